@@ -1,0 +1,90 @@
+# Every target installs what it needs first (idempotently), so any of them
+# works as the first command on a fresh clone.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python <= 3.10; the action server runs on 3.11.
+PY310 ?= $(or $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10.13/bin/python),$(shell command -v python3.10))
+PY311 ?= $(or $(shell command -v python3.11),python3)
+
+RASA_VENV := .venv/rasa
+ACTIONS_VENV := .venv/actions
+RASA_PY := $(RASA_VENV)/bin/python
+ACTIONS_PY := $(ACTIONS_VENV)/bin/python
+MODEL := models/vi-bot.tar.gz
+
+# Service defaults; each can be overridden from the environment.
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export RASA_PORT ?= 5005
+export ACTION_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://localhost:$(ACTION_PORT)/webhook
+export TRACKER_DB_DIALECT ?= sqlite
+export TRACKER_DB ?= run/tracker.db
+export TRACKER_DB_HOST ?=
+export TRACKER_DB_USER ?=
+export TRACKER_DB_PASSWORD ?=
+export HOTLINE_NUMBER ?= 1800 1096
+
+NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: help install train run test test-fast lint eval-nlu bench-nlu tune-fallback clean
+
+help:
+	@echo "make run    - install, train if stale, start Rasa + action server"
+	@echo "make test   - install and run every test"
+	@echo "make eval-nlu INTENTS=<jsonl>  - intent accuracy and macro-F1"
+	@echo "make bench-nlu                 - parse latency (p50/p95)"
+
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
+	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
+	test -x $(RASA_PY) || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_PY) -m pip install -q --disable-pip-version-check "pip==24.0"
+	$(RASA_PY) -m pip install -q --disable-pip-version-check -r requirements/rasa.txt -c requirements/rasa.lock
+	touch $@
+
+$(ACTIONS_VENV)/.installed: requirements/actions.txt requirements/actions.lock
+	test -x $(ACTIONS_PY) || $(PY311) -m venv $(ACTIONS_VENV)
+	$(ACTIONS_PY) -m pip install -q --disable-pip-version-check -r requirements/actions.txt -c requirements/actions.lock
+	touch $@
+
+install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed
+
+# Retrains only when the data, domain, config or NLU code changed.
+$(MODEL): $(RASA_VENV)/.installed $(NLU_SOURCES)
+	$(RASA_VENV)/bin/rasa train --data nlu_data --domain domain.yml --config config.yml \
+		--out models --fixed-model-name vi-bot
+	touch $@
+
+train: $(MODEL)
+
+run: install $(MODEL)
+	@mkdir -p run
+	RASA_BIN=$(RASA_VENV)/bin/rasa ACTIONS_PY=$(ACTIONS_PY) MODEL=$(MODEL) tools/serve.sh
+
+lint: install
+	$(RASA_VENV)/bin/ruff check bot actions tests tools
+
+test: install
+	$(RASA_VENV)/bin/ruff check bot actions tests tools
+	$(ACTIONS_PY) -m pytest -q tests/actions
+	$(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
+
+# Quick loop while editing: no training, no servers.
+test-fast: install
+	$(ACTIONS_PY) -m pytest -q tests/actions
+	$(RASA_PY) -m pytest -q tests/bot
+
+eval-nlu: install $(MODEL)
+	@test -n "$(INTENTS)" || { echo "usage: make eval-nlu INTENTS=<jsonl>"; exit 2; }
+	@$(RASA_PY) -m tools.eval_nlu --model $(MODEL) "$(INTENTS)"
+
+bench-nlu: install $(MODEL)
+	@$(RASA_PY) -m tools.bench_nlu --model $(MODEL)
+
+tune-fallback: install
+	$(RASA_PY) -m tools.tune_fallback
+
+clean:
+	rm -rf models results run .rasa

@@ -1,0 +1,5 @@
+"""Custom actions run by the Rasa action server (`python -m rasa_sdk --actions actions`).
+
+One module per concern; each action is a thin layer over plain functions that
+tests call directly.
+"""

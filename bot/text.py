@@ -1,0 +1,125 @@
+"""Vietnamese text normalisation shared by NLU, search and actions.
+
+Citizens type the same word in several byte forms: precomposed or decomposed
+(NFC/NFD) characters, the tone mark on either vowel ("hoà"/"hòa", "thuỷ"/"thủy",
+"qúy"/"quý"), invisible zero-width characters pasted from web pages and Zalo,
+and runs of spaces or line breaks. Everything that compares text (training,
+indexing, querying) must see one form, so every channel calls `normalize`.
+
+`fold` removes all diacritics (and maps đ→d) for the channels that must match
+text typed without accents ("lam lai can cuoc"). Both functions are pure
+stdlib so that the Rasa server (Python 3.10) and the action server (3.11)
+import the same code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["fold", "normalize", "place_tone"]
+
+# The five Vietnamese tone marks, as combining characters.
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+# Vowels in base form (vowel-quality marks kept, tone removed).
+_VOWELS = set("aăâeêioôơuưy")
+# Vowels whose quality mark attracts the tone ("người" → on ơ, "tiền" → on ê).
+_MARKED_VOWELS = set("ăâêôơư")
+# Letters plus combining marks: one "word" for tone placement.
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+_SPACE = re.compile(r"\s+")
+# Characters that look like Đ in other scripts (Icelandic eth) → Vietnamese Đ.
+_LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
+
+
+def _split_tone(word: str) -> tuple[list[str], list[str | None]]:
+    """Split a word into base letters (NFC, tone removed) and their tone marks."""
+    bases: list[str] = []
+    tones: list[str | None] = []
+    for char in unicodedata.normalize("NFD", word):
+        if unicodedata.combining(char) and bases:
+            if char in _TONE_MARKS:
+                tones[-1] = char
+            else:
+                bases[-1] = unicodedata.normalize("NFC", bases[-1] + char)
+        else:
+            bases.append(char)
+            tones.append(None)
+    return bases, tones
+
+
+def _tone_position(letters: str) -> int | None:
+    """Index of the vowel that carries the tone in the traditional style.
+
+    The traditional ("kiểu cũ") placement is the one used by the national
+    catalogue: "hòa", "thủy", "quý", "người", "khuỷu". Returns None when the
+    word is not shaped like one Vietnamese syllable (loanwords, acronyms),
+    which are then left as they are.
+    """
+    vowel_idx = [i for i, ch in enumerate(letters) if ch in _VOWELS]
+    if not vowel_idx:
+        return None
+    start, end = vowel_idx[0], vowel_idx[-1] + 1
+    if end - start != len(vowel_idx):  # vowels not contiguous: not one syllable
+        return None
+    # "qu" and "gi" (before another vowel) belong to the initial consonant.
+    if end - start > 1 and start == 1 and letters[:2] in ("qu", "gi"):
+        start += 1
+    cluster = range(start, end)
+    marked = [i for i in cluster if letters[i] in _MARKED_VOWELS]
+    if marked:
+        return marked[-1]
+    if len(cluster) == 1 or end < len(letters):  # single vowel, or closed syllable
+        return end - 1
+    if len(cluster) == 2:
+        return start
+    if len(cluster) == 3:
+        return start + 1
+    return None
+
+
+def place_tone(word: str) -> str:
+    """Return `word` (NFC) with its single tone mark on the conventional vowel."""
+    bases, tones = _split_tone(word)
+    marks = [(i, t) for i, t in enumerate(tones) if t]
+    if len(marks) != 1:
+        return unicodedata.normalize("NFC", word)
+    target = _tone_position("".join(bases).lower())
+    if target is None:
+        return unicodedata.normalize("NFC", word)
+    tone = marks[0][1]
+    out = [base + tone if i == target else base for i, base in enumerate(bases)]
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _clean_char(char: str) -> str:
+    """Map invisible and control characters to nothing or to a space."""
+    if char.isspace():
+        return " "
+    category = unicodedata.category(char)
+    if category == "Cf":  # zero-width space/joiners, BOM, soft hyphen
+        return ""
+    if category in ("Cc", "Cs", "Co", "Cn"):  # controls, lone surrogates, unassigned
+        return " "
+    return char
+
+
+def normalize(text: str) -> str:
+    """Canonical form of user or catalogue text.
+
+    NFC, one tone-mark placement per syllable, no zero-width or control
+    characters, single spaces, no leading or trailing space. Case is kept:
+    lower-casing is each consumer's choice. Idempotent.
+    """
+    if not text:
+        return ""
+    text = "".join(_clean_char(c) for c in text.translate(_LOOKALIKES))
+    text = unicodedata.normalize("NFC", text)
+    text = _WORD.sub(lambda m: place_tone(m.group()), text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Remove every diacritic, keeping the letters: "Đăng ký" → "Dang ky"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

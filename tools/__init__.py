@@ -1,0 +1,1 @@
+"""Developer commands behind the Makefile: evaluation, benchmarks, tuning."""

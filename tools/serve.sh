@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server on localhost, prints their URLs,
+# and stops both on Ctrl-C (or when either one dies). Called by `make run`.
+set -euo pipefail
+
+: "${RASA_BIN:?}" "${ACTIONS_PY:?}" "${MODEL:?}" "${RASA_PORT:=5005}" "${ACTION_PORT:=5055}"
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+wait_for() {  # url, name, pid
+  for _ in $(seq 1 240); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { echo "$2 exited during start-up" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "$2 did not answer at $1 within 120 s" >&2
+  return 1
+}
+
+"$ACTIONS_PY" -m rasa_sdk --actions actions --port "$ACTION_PORT" &
+pids+=($!)
+"$RASA_BIN" run --model "$MODEL" --enable-api --cors "*" --port "$RASA_PORT" \
+  --endpoints endpoints.yml --credentials credentials.yml &
+pids+=($!)
+
+wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[0]}"
+wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[1]}"
+cat <<MSG
+
+  Rasa REST:      http://localhost:$RASA_PORT/webhooks/rest/webhook
+  Rasa Socket.IO: http://localhost:$RASA_PORT/socket.io
+  Rasa API:       http://localhost:$RASA_PORT/status
+  Action server:  http://localhost:$ACTION_PORT/health
+
+  Try: curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"demo","message":"xin chào"}'
+  Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}"
+echo "a service stopped; shutting the others down" >&2
