@@ -13,10 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rasa.core.agent import Agent
 
 FALLBACK = "nlu_fallback"
 
@@ -37,17 +42,18 @@ def read_examples(path: Path) -> list[Example]:
             row = json.loads(line)
             examples.append(Example(str(row["text"]), str(row["intent"])))
         except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise SystemExit(f"{path}:{number}: not a {{text, intent}} object ({error})")
+            raise SystemExit(f"{path}:{number}: not a {{text, intent}} object ({error})") from None
     return examples
 
 
 def score(gold: list[str], predicted: list[str]) -> dict[str, object]:
     """Accuracy, macro-F1 over the gold intents, and per-intent figures."""
+    pairs = list(zip(gold, predicted, strict=True))
     per_intent = {}
     for intent in sorted(set(gold)):
-        tp = sum(g == p == intent for g, p in zip(gold, predicted))
-        fp = sum(p == intent != g for g, p in zip(gold, predicted))
-        fn = sum(g == intent != p for g, p in zip(gold, predicted))
+        tp = sum(g == p == intent for g, p in pairs)
+        fp = sum(p == intent != g for g, p in pairs)
+        fn = sum(g == intent != p for g, p in pairs)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -55,7 +61,7 @@ def score(gold: list[str], predicted: list[str]) -> dict[str, object]:
     n = len(gold)
     return {
         "n": n,
-        "accuracy": sum(g == p for g, p in zip(gold, predicted)) / n if n else 0.0,
+        "accuracy": sum(g == p for g, p in pairs) / n if n else 0.0,
         "macro_f1": sum(v["f1"] for v in per_intent.values()) / len(per_intent)
         if per_intent
         else 0.0,
@@ -64,11 +70,20 @@ def score(gold: list[str], predicted: list[str]) -> dict[str, object]:
     }
 
 
+def load_agent(model: Path) -> Agent:
+    """Loads a trained model quietly (Rasa logs every parse at debug level)."""
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    return Agent.load(str(model))
+
+
 async def predict(model: Path, texts: list[str]) -> list[dict]:
     """Parses every text with the model, as the running server would."""
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(model))
+    agent = load_agent(model)
     return [await agent.parse_message(text) for text in texts]
 
 
@@ -82,7 +97,7 @@ def report(examples: list[Example], parses: list[dict]) -> dict[str, object]:
             f"{intent:26} n={figures['n']:3}  P={figures['precision']:.2f}  "
             f"R={figures['recall']:.2f}  F1={figures['f1']:.2f}"
         )
-    confusions = Counter((g, p) for g, p in zip(gold, predicted) if g != p)
+    confusions = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
     for (g, p), count in confusions.most_common(12):
         print(f"confused {g} -> {p}: {count}")
     return result

@@ -1,0 +1,54 @@
+"""Shared fixtures. Imports nothing from Rasa at module level, because the
+action-server venv (Python 3.11, no Rasa) collects tests/actions with it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+TEST_ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT),
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trains the bot from this checkout's data once per test run (`rasa train`)."""
+    out = tmp_path_factory.mktemp("models")
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "rasa"),
+            "train",
+            "--data",
+            "nlu_data",
+            "--domain",
+            "domain.yml",
+            "--config",
+            "config.yml",
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "test-bot",
+        ],
+        cwd=ROOT,
+        env=TEST_ENV,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    model = out / "test-bot.tar.gz"
+    assert model.exists()
+    print(f"\nrasa train took {time.monotonic() - started:.0f} s")
+    return model

@@ -1,0 +1,128 @@
+"""The real Rasa server and the real action server, on loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TEST_ENV, VENV_BIN
+
+ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
+TEST_HOTLINE = "1900 0000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+@dataclass
+class Bot:
+    url: str
+
+    def send(self, sender: str, message: object) -> tuple[int, list[dict]]:
+        """POSTs to the REST channel; returns status and the bot's messages."""
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        return self.post(body)
+
+    def post(self, body: bytes) -> tuple[int, list[dict]]:
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, []
+
+
+@pytest.fixture(scope="session")
+def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    logs = tmp_path_factory.mktemp("servers")
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **TEST_ENV,
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "TRACKER_DB_DIALECT": "sqlite",
+        "TRACKER_DB": str(logs / "tracker.db"),
+        "TRACKER_DB_HOST": "",
+        "TRACKER_DB_USER": "",
+        "TRACKER_DB_PASSWORD": "",
+        "HOTLINE_NUMBER": TEST_HOTLINE,
+    }
+    commands = {
+        "actions.log": [
+            str(ACTIONS_PY),
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(action_port),
+        ],
+        "rasa.log": [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(trained_model),
+            "--enable-api",
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+        ],
+    }
+    with contextlib.ExitStack() as files:
+        processes = [
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stderr=subprocess.STDOUT,
+                stdout=files.enter_context(open(logs / name, "w")),
+            )
+            for name, command in commands.items()
+        ]
+    try:
+        wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[0])
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[1])
+        yield Bot(f"http://127.0.0.1:{rasa_port}")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for name in ("rasa.log", "actions.log"):
+            text = (logs / name).read_text(errors="replace")
+            assert "Traceback" not in text, f"{name} has a traceback:\n{text[-4000:]}"
