@@ -1,0 +1,54 @@
+"""`make run`'s launcher: starts both servers, prints the URLs, Ctrl-C stops all."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT, TEST_ENV, VENV_BIN
+from tests.e2e.conftest import ACTIONS_PY, free_port, wait_until_up
+
+
+def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: Path) -> None:
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **TEST_ENV,
+        "RASA_BIN": str(VENV_BIN / "rasa"),
+        "ACTIONS_PY": str(ACTIONS_PY),
+        "MODEL": str(trained_model),
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
+        "TRACKER_DB_DIALECT": "sqlite",
+        "TRACKER_DB": str(tmp_path / "tracker.db"),
+        "TRACKER_DB_HOST": "",
+        "TRACKER_DB_USER": "",
+        "TRACKER_DB_PASSWORD": "",
+    }
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        serve = subprocess.Popen(
+            ["tools/serve.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, like a terminal's
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", serve)
+        deadline = time.monotonic() + 30
+        while "Ctrl-C" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        printed = log.read_text()
+        assert f"http://localhost:{rasa_port}/webhooks/rest/webhook" in printed
+        assert f"http://localhost:{action_port}/health" in printed
+    finally:
+        os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
+        serve.wait(timeout=60)
+    time.sleep(1)
+    left = subprocess.run(
+        ["pgrep", "-f", f"--port {rasa_port}|--port {action_port}"], capture_output=True
+    )
+    assert left.stdout == b"", left.stdout
