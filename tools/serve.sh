@@ -4,6 +4,8 @@
 set -euo pipefail
 
 : "${RASA_BIN:?}" "${ACTIONS_PY:?}" "${MODEL:?}" "${RASA_PORT:=5005}" "${ACTION_PORT:=5055}"
+# Loopback by default; BIND_ADDRESS=0.0.0.0 to serve other machines (containers).
+: "${BIND_ADDRESS:=127.0.0.1}"
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -22,9 +24,10 @@ wait_for() {  # url, name, pid
   return 1
 }
 
-"$ACTIONS_PY" -m rasa_sdk --actions actions --port "$ACTION_PORT" &
+SANIC_HOST="$BIND_ADDRESS" "$ACTIONS_PY" -m rasa_sdk --actions actions --port "$ACTION_PORT" &
 pids+=($!)
-"$RASA_BIN" run --model "$MODEL" --enable-api --cors "*" --port "$RASA_PORT" \
+"$RASA_BIN" run --model "$MODEL" --enable-api --cors "*" \
+  --interface "$BIND_ADDRESS" --port "$RASA_PORT" \
   --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
 

@@ -75,6 +75,7 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "TRACKER_DB_USER": "",
         "TRACKER_DB_PASSWORD": "",
         "HOTLINE_NUMBER": TEST_HOTLINE,
+        "SANIC_HOST": "127.0.0.1",  # the action server's bind address
     }
     commands = {
         "actions.log": [
@@ -92,6 +93,8 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "--model",
             str(trained_model),
             "--enable-api",
+            "--interface",
+            "127.0.0.1",
             "--port",
             str(rasa_port),
             "--endpoints",
