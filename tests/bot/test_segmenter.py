@@ -115,7 +115,7 @@ def test_words_are_normalised_but_spans_point_at_the_original() -> None:
     found = SEGMENTER.segment(message)
     assert found[0].text in ("hòa_giải", "hòa")
     assert normalize(message[found[0].start : found[0].end]).replace(" ", "_") == found[0].text
-    assert found[0].lemma == found[0].text.replace("ò", "o").replace("ả", "a")
+    assert found[0].lemma in ("hoa_giai", "hoa")
 
 
 @pytest.mark.parametrize(
