@@ -21,30 +21,35 @@ TEST_ENV = {
 }
 
 
+def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Runs the Rasa CLI of this venv in the project root, output captured."""
+    return subprocess.run(
+        [str(VENV_BIN / "rasa"), *args],
+        cwd=ROOT,
+        env=TEST_ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Trains the bot from this checkout's data once per test run (`rasa train`)."""
     out = tmp_path_factory.mktemp("models")
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "rasa"),
-            "train",
-            "--data",
-            "nlu_data",
-            "--domain",
-            "domain.yml",
-            "--config",
-            "config.yml",
-            "--out",
-            str(out),
-            "--fixed-model-name",
-            "test-bot",
-        ],
-        cwd=ROOT,
-        env=TEST_ENV,
-        capture_output=True,
-        text=True,
+    result = rasa(
+        "train",
+        "--data",
+        "nlu_data",
+        "--domain",
+        "domain.yml",
+        "--config",
+        "config.yml",
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        "test-bot",
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -1,11 +1,10 @@
 """Training data is consistent and meets the mix of typing styles citizens use."""
 
 import re
-import subprocess
 
 import yaml
 
-from tests.conftest import ROOT, TEST_ENV, VENV_BIN
+from tests.conftest import ROOT, rasa
 
 INTENTS = {
     "greet",
@@ -44,24 +43,16 @@ def examples() -> list[tuple[str, str]]:
 
 
 def test_rasa_data_validate_is_clean() -> None:
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "rasa"),
-            "data",
-            "validate",
-            "--data",
-            "nlu_data",
-            "--domain",
-            "domain.yml",
-            "--config",
-            "config.yml",
-            "--fail-on-warnings",
-        ],
-        cwd=ROOT,
-        env=TEST_ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = rasa(
+        "data",
+        "validate",
+        "--data",
+        "nlu_data",
+        "--domain",
+        "domain.yml",
+        "--config",
+        "config.yml",
+        "--fail-on-warnings",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 

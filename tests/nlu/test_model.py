@@ -1,34 +1,25 @@
 """The trained model: test stories pass, held-out intents are recognised."""
 
 import asyncio
-import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT, TEST_ENV, VENV_BIN
+from tests.conftest import ROOT, rasa
 from tools.eval_nlu import predict, read_examples, score
 
 HELD_OUT = ROOT / "tests" / "data" / "nlu_heldout.jsonl"
 
 
 def test_test_stories_pass(trained_model: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "rasa"),
-            "test",
-            "core",
-            "--model",
-            str(trained_model),
-            "--stories",
-            "tests/stories",
-            "--out",
-            str(tmp_path),
-            "--fail-on-prediction-errors",
-        ],
-        cwd=ROOT,
-        env=TEST_ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = rasa(
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        "tests/stories",
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
     )
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text() if failed.exists() else result.stdout[-3000:]
