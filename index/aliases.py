@@ -1,0 +1,66 @@
+"""Everyday names and abbreviations citizens use, mapped to the catalogue's words.
+
+`data/aliases.tsv` holds `alias<TAB>expansion` lines. An alias is matched on
+whole syllables without accents ("so do" finds "sổ đỏ"), and its expansion is
+appended to the query, so the citizen's own words still count.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.text import fold, normalize
+
+DEFAULT_ALIASES = Path(__file__).parent / "data" / "aliases.tsv"
+_SYLLABLE = re.compile(r"[a-z0-9]+")
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(_SYLLABLE.findall(fold(normalize(text)).lower()))
+
+
+class Aliases:
+    """Longest-match alias expansion over folded syllables."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._expansions: dict[tuple[str, ...], list[str]] = {}
+        for alias, expansion in pairs:
+            key = _key(alias)
+            if key:
+                self._expansions.setdefault(key, []).append(normalize(expansion))
+        self._longest = max((len(k) for k in self._expansions), default=0)
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_ALIASES) -> Aliases:
+        """Reads the TSV; a header line `alias<TAB>expansion` and `#` comments are skipped."""
+        pairs = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith("#") or line.startswith("alias\t"):
+                continue
+            alias, _, expansion = line.partition("\t")
+            if expansion.strip():
+                pairs.append((alias.strip(), expansion.strip()))
+        return cls(pairs)
+
+    def matches(self, text: str) -> list[tuple[str, ...]]:
+        """Aliases found in `text`, longest first at each position, no overlaps."""
+        syllables = _key(text)
+        found, i = [], 0
+        while i < len(syllables):
+            for size in range(min(self._longest, len(syllables) - i), 0, -1):
+                key = syllables[i : i + size]
+                if key in self._expansions:
+                    found.append(key)
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+    def expand(self, text: str) -> str:
+        """`text` followed by the expansions of the aliases it contains."""
+        extra: list[str] = []
+        for key in self.matches(text):
+            extra.extend(e for e in self._expansions[key] if e not in extra)
+        return " ".join([text, *extra]) if extra else text

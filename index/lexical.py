@@ -1,0 +1,68 @@
+"""BM25 over accent-folded syllables and syllable bigrams.
+
+Folding makes "lam lai can cuoc" and "làm lại căn cước" the same query.
+Adjacent-syllable bigrams stand in for Vietnamese words ("can cuoc",
+"khai sinh"): they match whatever segmentation the query would get, which
+matters for unaccented text where a word segmenter guesses badly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.text import fold, normalize
+
+_SYLLABLE = re.compile(r"[a-z0-9]+")
+
+
+def terms(text: str) -> list[str]:
+    """Folded syllables of `text` followed by its syllable bigrams."""
+    syllables = _SYLLABLE.findall(fold(normalize(text)).lower())
+    return syllables + [f"{a}_{b}" for a, b in itertools.pairwise(syllables)]
+
+
+class BM25:
+    """Okapi BM25 with an inverted index; scores every document of a query at once."""
+
+    def __init__(self, documents: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.size = len(documents)
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        lengths = np.zeros(self.size, dtype=np.float32)
+        for doc_id, text in enumerate(documents):
+            counts = Counter(terms(text))
+            lengths[doc_id] = sum(counts.values())
+            for term, tf in counts.items():
+                postings[term].append((doc_id, tf))
+        average = float(lengths.mean()) if self.size else 1.0
+        self._norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
+        self._postings = {
+            term: (
+                np.array([d for d, _ in plist], dtype=np.int32),
+                np.array([tf for _, tf in plist], dtype=np.float32),
+                math.log(1 + (self.size - len(plist) + 0.5) / (len(plist) + 0.5)),
+            )
+            for term, plist in postings.items()
+        }
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency; 0 for a term no document has."""
+        entry = self._postings.get(term)
+        return entry[2] if entry else 0.0
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for `query` (zeros where nothing matches)."""
+        result = np.zeros(self.size, dtype=np.float32)
+        for term in set(terms(query)):
+            entry = self._postings.get(term)
+            if entry is None:
+                continue
+            doc_ids, tfs, idf = entry
+            result[doc_ids] += idf * tfs * (self.k1 + 1) / (tfs + self._norm[doc_ids])
+        return result

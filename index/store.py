@@ -1,0 +1,151 @@
+"""Building, saving and loading the search index, with a manifest.
+
+The manifest names the embedding model, its dimension and the catalogue's
+hash; loading an index built from another catalogue or model is refused with
+a rebuild hint, because silently mixing them returns wrong procedures. Each
+build also compares per-procedure hashes with the previous build and reports
+procedures added, amended and abolished (the national database publishes such
+changes monthly); an abolished one is simply not in the new index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.accents import AccentRestorer
+from index.aliases import Aliases
+from index.catalogue import Catalogue, Procedure
+from index.embedders import Embedder
+from index.search import Searcher, passage_text
+
+FORMAT = 1
+MANIFEST, VECTORS, RECORDS = "manifest.json", "vectors.faiss", "records.json"
+
+
+class StaleIndexError(RuntimeError):
+    """The index on disk does not belong to this catalogue or model."""
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Procedures added, amended and abolished since the previous build."""
+
+    added: list[str]
+    amended: list[str]
+    abolished: list[str]
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.amended)} amended, {len(self.abolished)} abolished"
+        )
+
+
+def record_hash(procedure: Procedure) -> str:
+    """A stable hash of everything the catalogue says about one procedure."""
+    canonical = json.dumps(procedure.record, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def restorer_for(procedures: list[Procedure]) -> AccentRestorer:
+    """Accent model from the catalogue's names, fields, results and document names."""
+    texts: list[str] = []
+    for p in procedures:
+        texts += [p.name, p.field or "", p.result or "", *(d.name for d in p.documents)]
+    return AccentRestorer(texts)
+
+
+def _faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
+    dim = vectors.shape[1]
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    elif kind == "ivf":
+        lists = max(1, int(len(vectors) ** 0.5))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+    else:
+        raise ValueError(f"unknown index kind {kind!r}: flat, ivf or hnsw")
+    index.add(vectors)
+    return index
+
+
+def build(
+    catalogue: Catalogue,
+    embedder: Embedder,
+    out: Path,
+    kind: str = "flat",
+    progress: bool = True,
+) -> Changes:
+    """Embeds the catalogue and writes the index; returns the changes since last time."""
+    out.mkdir(parents=True, exist_ok=True)
+    previous: dict[str, str] = {}
+    if (out / RECORDS).exists():
+        previous = json.loads((out / RECORDS).read_text(encoding="utf-8"))
+    current = {p.code: record_hash(p) for p in catalogue.procedures}
+    changes = Changes(
+        added=sorted(set(current) - set(previous)),
+        amended=sorted(c for c in current if c in previous and previous[c] != current[c]),
+        abolished=sorted(set(previous) - set(current)),
+    )
+    vectors = embedder.passages([passage_text(p) for p in catalogue.procedures], progress=progress)
+    faiss.write_index(_faiss_index(vectors, kind), str(out / VECTORS))
+    (out / RECORDS).write_text(json.dumps(current, ensure_ascii=False), encoding="utf-8")
+    manifest = {
+        "format": FORMAT,
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "index": kind,
+        "catalogue_sha256": catalogue.sha256,
+        "procedures": len(catalogue.procedures),
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return changes
+
+
+def read_manifest(directory: Path) -> dict:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise StaleIndexError(f"no index in {directory}: run `python -m index build`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load(
+    directory: Path, catalogue: Catalogue, embedder: Embedder, aliases: Aliases | None = None
+) -> Searcher:
+    """A Searcher over a built index, refusing one that does not match."""
+    manifest = read_manifest(directory)
+    expected = {
+        "format": FORMAT,
+        "catalogue_sha256": catalogue.sha256,
+        "model": embedder.name,
+        "dim": embedder.dim,
+    }
+    wrong = {k: (manifest.get(k), v) for k, v in expected.items() if manifest.get(k) != v}
+    if wrong:
+        details = "; ".join(
+            f"{k}: index has {have!r}, needs {need!r}" for k, (have, need) in wrong.items()
+        )
+        raise StaleIndexError(
+            f"index in {directory} does not match ({details}): "
+            "rebuild it with `python -m index build`"
+        )
+    index = faiss.read_index(str(directory / VECTORS))
+    if index.ntotal != len(catalogue.procedures):
+        raise StaleIndexError(f"index in {directory} is incomplete: rebuild it")
+    return Searcher(
+        catalogue.procedures,
+        embedder,
+        index,
+        restorer_for(catalogue.procedures),
+        aliases if aliases is not None else Aliases.load(),
+    )

