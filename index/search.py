@@ -51,6 +51,12 @@ class Settings:
     min_cosine: float | None = None
     min_score: float = 4.5
     min_catalogue_for_z: int = 200
+    # Near-duplicate variants of the best hit ("khai sinh" / "khai sinh có yếu
+    # tố nước ngoài"): the shorter name's words mostly inside the longer one's,
+    # scored this close.
+    variant_overlap: float = 0.8
+    variant_margin: float = 2.0
+    max_variants: int = 4
 
     @classmethod
     def for_model(cls, model_name: str) -> Settings:
@@ -71,12 +77,22 @@ class Hit:
 
 @dataclass(frozen=True)
 class Result:
-    """Ranked hits; `abstained` means no procedure is a confident match."""
+    """Ranked hits; `abstained` means no procedure is a confident match.
+
+    `variants` are the best hit and its near-duplicates (the general variant
+    first, as the ranking prefers names the query covers best); more than one
+    means the bot should ask which one the citizen means.
+    """
 
     query: str
     expanded: str
     hits: tuple[Hit, ...]
     abstained: bool
+    variants: tuple[Hit, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        return not self.abstained and len(self.variants) > 1
 
 
 def passage_text(procedure: Procedure) -> str:
@@ -183,7 +199,22 @@ class Searcher:
         )
         # Abstention is calibrated on the fused score; the single-channel modes
         # exist as baselines and only rank.
-        return Result(query, expanded, hits, mode == "hybrid" and self._abstains(hits[0]))
+        abstained = mode == "hybrid" and self._abstains(hits[0])
+        return Result(query, expanded, hits, abstained, self._variants(hits))
+
+    def _variants(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+        """The best hit and the hits just below it whose names nearly repeat it."""
+        settings = self.settings
+        best = hits[0]
+        words = set(_QUALIFIER.sub(" ", best.procedure.name).lower().split())
+        variants = [best]
+        for hit in hits[1:]:
+            if best.score - hit.score > settings.variant_margin:
+                break
+            other = set(_QUALIFIER.sub(" ", hit.procedure.name).lower().split())
+            if len(words & other) / max(1, min(len(words), len(other))) >= settings.variant_overlap:
+                variants.append(hit)
+        return tuple(variants[: settings.max_variants])
 
     def _name_coverage(self, i: int, query_terms: set[str]) -> float:
         """Share of the name's IDF mass that the query contains, in [0, 1]."""

