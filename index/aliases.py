@@ -21,9 +21,14 @@ def _key(text: str) -> tuple[str, ...]:
 
 
 class Aliases:
-    """Longest-match alias expansion over folded syllables."""
+    """Longest-match alias expansion over folded syllables.
+
+    `phrases` (aliases and expansions, accented) also teach the accent
+    restorer how citizens write: "mất sổ đỏ", not "mặt sơ đồ".
+    """
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.phrases = [normalize(text) for pair in pairs for text in pair]
         self._expansions: dict[tuple[str, ...], list[str]] = {}
         for alias, expansion in pairs:
             key = _key(alias)

@@ -27,6 +27,7 @@ from index.search import Searcher, passage_text
 
 FORMAT = 1
 MANIFEST, VECTORS, RECORDS = "manifest.json", "vectors.faiss", "records.json"
+EVERYDAY_WEIGHT = 20
 
 
 class StaleIndexError(RuntimeError):
@@ -53,9 +54,11 @@ def record_hash(procedure: Procedure) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def restorer_for(procedures: list[Procedure]) -> AccentRestorer:
-    """Accent model from the catalogue's names, fields, results and document names."""
-    texts: list[str] = []
+def restorer_for(procedures: list[Procedure], everyday: list[str]) -> AccentRestorer:
+    """Accent model from the catalogue's names, fields, results and document
+    names, plus everyday phrases (the alias dictionary), weighted up: they are
+    few, and they are how citizens write."""
+    texts: list[str] = list(everyday) * EVERYDAY_WEIGHT
     for p in procedures:
         texts += [p.name, p.field or "", p.result or "", *(d.name for d in p.documents)]
     return AccentRestorer(texts)
@@ -142,10 +145,11 @@ def load(
     index = faiss.read_index(str(directory / VECTORS))
     if index.ntotal != len(catalogue.procedures):
         raise StaleIndexError(f"index in {directory} is incomplete: rebuild it")
+    aliases = aliases if aliases is not None else Aliases.load()
     return Searcher(
         catalogue.procedures,
         embedder,
         index,
-        restorer_for(catalogue.procedures),
-        aliases if aliases is not None else Aliases.load(),
+        restorer_for(catalogue.procedures, aliases.phrases),
+        aliases,
     )
