@@ -1,4 +1,4 @@
-"""Command line: python -m index build|search|eval|stats.
+"""Command line: python -m index build|search|eval|stats|bench.
 
 The catalogue is --catalogue, else $CATALOGUE, else the shared national
 catalogue beside the project. The index lives in --index (default
@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 from index.catalogue import Catalogue, load_catalogue
@@ -75,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     eval_cmd = commands.add_parser("eval", help="retrieval metrics on a question file")
     eval_cmd.add_argument("--questions", type=Path, required=True)
     commands.add_parser("stats", help="what the index holds")
+    bench_cmd = commands.add_parser("bench", help="load time, query latency and memory")
+    bench_cmd.add_argument("--questions", type=Path, required=True)
+    bench_cmd.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    args.auto_build = args.command == "eval"
+    args.auto_build = args.command in ("eval", "bench")
     args.kind = getattr(args, "kind", "flat")
 
     if args.command == "build":
@@ -94,6 +99,29 @@ def main(argv: list[str] | None = None) -> int:
         for hit in result.hits:
             print(f"{hit.score:6.2f}  {hit.procedure.code:10}  {hit.procedure.name}"
                   f"  ({', '.join(hit.matched) or '-'})")  # fmt: skip
+    elif args.command == "bench":
+        started = time.perf_counter()
+        searcher = _searcher(args)
+        loaded = time.perf_counter() - started
+        texts = [q.text for q in read_questions(args.questions)]
+        for text in texts[:10]:
+            searcher.search(text)
+        timings = []
+        for _ in range(args.rounds):
+            for text in texts:
+                begun = time.perf_counter()
+                searcher.search(text)
+                timings.append((time.perf_counter() - begun) * 1000)
+        timings.sort()
+        print(json.dumps({
+            "model": searcher.embedder.name,
+            "procedures": len(searcher.procedures),
+            "load_s": round(loaded, 1),
+            "queries": len(timings),
+            "p50_ms": round(timings[len(timings) // 2], 1),
+            "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 1),
+            "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }))  # fmt: skip
     elif args.command == "eval":
         searcher = _searcher(args)
         questions = read_questions(args.questions)
