@@ -66,13 +66,16 @@ run: install $(MODEL)
 	@mkdir -p run
 	RASA_BIN=$(RASA_VENV)/bin/rasa ACTIONS_PY=$(ACTIONS_PY) MODEL=$(MODEL) tools/serve.sh
 
-# The search index over $(CATALOGUE) (default: ../shared's national catalogue).
+# The search index over $(CATALOGUE) (default: the seed catalogue in index/data).
 index: $(ACTIONS_VENV)/.installed
 	$(ACTIONS_PY) -m index build
 
+# Questions are labelled against the national catalogue: it is the default here.
 eval-retrieval: $(ACTIONS_VENV)/.installed
 	@test -n "$(QUESTIONS)" || { echo "usage: make eval-retrieval QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
-	@$(ACTIONS_PY) -m index --index models/index-eval eval --questions "$(QUESTIONS)"
+	@$(ACTIONS_PY) -m index --index models/index-eval \
+		--catalogue "$(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)" \
+		eval --questions "$(QUESTIONS)"
 
 lint: install
 	$(RASA_VENV)/bin/ruff check bot actions index tests tools

@@ -1,8 +1,9 @@
 """Command line: python -m index build|search|eval|stats|bench.
 
-The catalogue is --catalogue, else $CATALOGUE, else the shared national
-catalogue beside the project. The index lives in --index (default
-models/index), with its manifest.
+The catalogue is --catalogue, else $CATALOGUE, else the seed catalogue the
+project ships (index/data/seed_catalogue.jsonl: the 45 procedures citizens
+need most). The index lives in --index (default models/index), with its
+manifest.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from index.evaluate import read_questions, run
 from index.store import StaleIndexError, build, load, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_CATALOGUE = ROOT.parent / "shared" / "catalogue" / "procedures.jsonl"
+SEED_CATALOGUE = Path(__file__).resolve().parent / "data" / "seed_catalogue.jsonl"
 DEFAULT_INDEX = ROOT / "models" / "index"
 
 
 def _catalogue(path: Path | None) -> Catalogue:
     chosen = path or (Path(os.environ["CATALOGUE"]) if os.environ.get("CATALOGUE") else None)
-    chosen = chosen or SHARED_CATALOGUE
+    chosen = chosen or SEED_CATALOGUE
     if not chosen.exists():
         raise SystemExit(f"catalogue {chosen} not found: pass --catalogue or set CATALOGUE")
     catalogue = load_catalogue(chosen)
