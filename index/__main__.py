@@ -16,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from index.catalogue import Catalogue, load_catalogue
+from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
 from index.embedders import create_embedder
 from index.evaluate import read_questions, run
 from index.store import StaleIndexError, build, load, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_CATALOGUE = Path(__file__).resolve().parent / "data" / "seed_catalogue.jsonl"
 DEFAULT_INDEX = ROOT / "models" / "index"
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The procedures citizens need most, shipped so a fresh clone can answer.
+SEED_CATALOGUE = Path(__file__).resolve().parent / "data" / "seed_catalogue.jsonl"
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{2,39}$")
 _TEXT_FIELDS = (
     "ministry", "field", "kind", "decision", "applicants", "agency", "authority",

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from index.__main__ import SEED_CATALOGUE
-from index.catalogue import load_catalogue
+from index.catalogue import SEED_CATALOGUE, load_catalogue
 from index.embedders import Embedder
 from index.search import Searcher
 from index.store import build, load
