@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,19 @@ def _sub_text(item: dict[str, Any], key: str, where: str, required: bool = False
         raise _InvalidError(f"{where}.{key}", str(error)) from None
 
 
+def _rows(record: dict[str, Any], key: str, row_type: type, required: str) -> tuple:
+    """A list-of-objects field as a tuple of `row_type`, each text field checked."""
+    return tuple(
+        row_type(
+            *(
+                _sub_text(item, f.name, f"{key}[{i}]", required=f.name == required)
+                for f in fields(row_type)
+            )
+        )
+        for i, item in enumerate(_items(record, key))
+    )
+
+
 def parse_record(record: Any) -> Procedure:
     """Validates one decoded record; raises _InvalidError naming the bad field."""
     if not isinstance(record, dict):
@@ -130,24 +143,8 @@ def parse_record(record: Any) -> Procedure:
     levels = record.get("levels") or []
     if not isinstance(levels, list) or not all(isinstance(x, str) for x in levels):
         raise _InvalidError("levels", "must be a list of strings")
-    channels = tuple(
-        Channel(
-            _sub_text(c, "channel", f"channels[{i}]", required=True),
-            _sub_text(c, "time", f"channels[{i}]"),
-            _sub_text(c, "fee", f"channels[{i}]"),
-            _sub_text(c, "note", f"channels[{i}]"),
-        )
-        for i, c in enumerate(_items(record, "channels"))
-    )
-    documents = tuple(
-        Document(
-            _sub_text(d, "name", f"documents[{i}]", required=True),
-            _sub_text(d, "quantity", f"documents[{i}]"),
-            _sub_text(d, "form", f"documents[{i}]"),
-            _sub_text(d, "group", f"documents[{i}]"),
-        )
-        for i, d in enumerate(_items(record, "documents"))
-    )
+    channels = _rows(record, "channels", Channel, required="channel")
+    documents = _rows(record, "documents", Document, required="name")
     _items(record, "legal_basis")
     return Procedure(
         code=code,
