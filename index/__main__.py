@@ -18,7 +18,7 @@ from pathlib import Path
 
 from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
 from index.embedders import create_embedder
-from index.evaluate import read_questions, run
+from index.evaluate import percentile, read_questions, run
 from index.store import StaleIndexError, build, load, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,14 +112,13 @@ def main(argv: list[str] | None = None) -> int:
                 begun = time.perf_counter()
                 searcher.search(text)
                 timings.append((time.perf_counter() - begun) * 1000)
-        timings.sort()
         print(json.dumps({
             "model": searcher.embedder.name,
             "procedures": len(searcher.procedures),
             "load_s": round(loaded, 1),
             "queries": len(timings),
-            "p50_ms": round(timings[len(timings) // 2], 1),
-            "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 1),
+            "p50_ms": round(percentile(timings, 0.5), 1),
+            "p95_ms": round(percentile(timings, 0.95), 1),
             "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }))  # fmt: skip
     elif args.command == "eval":

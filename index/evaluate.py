@@ -50,7 +50,7 @@ def read_questions(path: Path) -> list[Question]:
     return questions
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
@@ -81,7 +81,7 @@ def metrics(rows: list[tuple[Question, list[str], bool]], latencies: list[float]
         if abstentions
         else 0.0,
         "abstain_recall": round(correct_abstentions / outside, 4) if outside else 0.0,
-        "p95_ms": round(_percentile(latencies, 0.95), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
     }
 
 

@@ -58,8 +58,12 @@ class BM25:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros where nothing matches)."""
+        return self.scores_for_terms(set(terms(query)))
+
+    def scores_for_terms(self, query_terms: set[str]) -> np.ndarray:
+        """As `scores`, for a query already split into terms (callers reuse them)."""
         result = np.zeros(self.size, dtype=np.float32)
-        for term in set(terms(query)):
+        for term in query_terms:
             entry = self._postings.get(term)
             if entry is None:
                 continue

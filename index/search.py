@@ -174,7 +174,8 @@ class Searcher:
         expanded = self.prepare(query)
         if not expanded or not self.procedures:
             return Result(query, expanded, (), True)
-        lexical = _zscore(self.bm25.scores(expanded))
+        query_terms = set(terms(expanded))
+        lexical = _zscore(self.bm25.scores_for_terms(query_terms))
         dense = self._dense_scores(expanded)
         if mode == "lexical":
             fused = lexical
@@ -183,7 +184,6 @@ class Searcher:
         else:
             fused = lexical + self.settings.dense_weight * _zscore(dense)
             fused = fused / (1 + self.settings.dense_weight)
-        query_terms = set(terms(expanded))
         if mode == "hybrid":
             fused = self._rerank_by_name(fused, query_terms)
         top = np.argsort(-fused)[:k]
