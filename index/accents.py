@@ -3,7 +3,9 @@
 "lam lai can cuoc o dau" embeds poorly: the dense model never saw Vietnamese
 without accents. A syllable bigram model of the catalogue picks, for each
 folded syllable, the accented form that best fits its neighbours (Viterbi).
-Syllables the catalogue never wrote stay as typed.
+Syllables the catalogue never wrote stay as typed. The catalogue is formal
+text, so the bot's own accented training sentences are added: they teach how
+citizens ask ("ở đâu", "cần gì"), which the catalogue never writes.
 """
 
 from __future__ import annotations
@@ -12,11 +14,30 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 from bot.text import fold, normalize
 
 _SYLLABLE = re.compile(r"[^\W\d_]+", re.UNICODE)
 _START = "<s>"
+NLU_DATA = Path(__file__).resolve().parent.parent / "nlu_data" / "nlu"
+_EXAMPLE = re.compile(r"^\s+- (.+)$", re.MULTILINE)
+_ENTITY = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}")
+
+
+def conversational_texts(directory: Path = NLU_DATA) -> list[str]:
+    """Accented example sentences of the NLU data (entity markup removed).
+
+    Unaccented examples are left out: they would teach the model that "o dau"
+    is a spelling of itself.
+    """
+    texts = []
+    for path in sorted(directory.glob("*.yml")):
+        for example in _EXAMPLE.findall(path.read_text(encoding="utf-8")):
+            plain = _ENTITY.sub(lambda m: m.group(1) or m.group(2) or "", example)
+            if not plain.isascii():
+                texts.append(plain)
+    return texts
 
 
 class AccentRestorer:

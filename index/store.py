@@ -19,14 +19,14 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.accents import AccentRestorer
+from index.accents import AccentRestorer, conversational_texts
 from index.aliases import Aliases
 from index.catalogue import Catalogue, Procedure
 from index.embedders import Embedder
-from index.search import Searcher, passage_text
+from index.search import PASSAGES, Searcher, passage_texts
 
-FORMAT = 1
-MANIFEST, VECTORS, RECORDS = "manifest.json", "vectors.faiss", "records.json"
+FORMAT = 2
+MANIFEST, RECORDS = "manifest.json", "records.json"
 EVERYDAY_WEIGHT = 20
 
 
@@ -56,12 +56,16 @@ def record_hash(procedure: Procedure) -> str:
 
 def restorer_for(procedures: list[Procedure], everyday: list[str]) -> AccentRestorer:
     """Accent model from the catalogue's names, fields, results and document
-    names, plus everyday phrases (the alias dictionary), weighted up: they are
-    few, and they are how citizens write."""
-    texts: list[str] = list(everyday) * EVERYDAY_WEIGHT
+    names, plus everyday phrases (the alias dictionary and the bot's training
+    sentences), weighted up: they are few, and they are how citizens write."""
+    texts: list[str] = [*everyday, *conversational_texts()] * EVERYDAY_WEIGHT
     for p in procedures:
         texts += [p.name, p.field or "", p.result or "", *(d.name for d in p.documents)]
     return AccentRestorer(texts)
+
+
+def _vectors_file(passage: str) -> str:
+    return f"vectors-{passage}.faiss"
 
 
 def _faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
@@ -99,14 +103,17 @@ def build(
         amended=sorted(c for c in current if c in previous and previous[c] != current[c]),
         abolished=sorted(set(previous) - set(current)),
     )
-    vectors = embedder.passages([passage_text(p) for p in catalogue.procedures], progress=progress)
-    faiss.write_index(_faiss_index(vectors, kind), str(out / VECTORS))
+    texts = [passage_texts(p) for p in catalogue.procedures]
+    for passage in PASSAGES:
+        vectors = embedder.passages([t[passage] for t in texts], progress=progress)
+        faiss.write_index(_faiss_index(vectors, kind), str(out / _vectors_file(passage)))
     (out / RECORDS).write_text(json.dumps(current, ensure_ascii=False), encoding="utf-8")
     manifest = {
         "format": FORMAT,
         "model": embedder.name,
         "dim": embedder.dim,
         "index": kind,
+        "passages": list(PASSAGES),
         "catalogue_sha256": catalogue.sha256,
         "procedures": len(catalogue.procedures),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -142,14 +149,20 @@ def load(
             f"index in {directory} does not match ({details}): "
             "rebuild it with `python -m index build`"
         )
-    index = faiss.read_index(str(directory / VECTORS))
-    if index.ntotal != len(catalogue.procedures):
-        raise StaleIndexError(f"index in {directory} is incomplete: rebuild it")
+    vectors = {}
+    for passage in PASSAGES:
+        path = directory / _vectors_file(passage)
+        index = faiss.read_index(str(path)) if path.exists() else None
+        if index is None or index.ntotal != len(catalogue.procedures):
+            raise StaleIndexError(
+                f"index in {directory} is incomplete: rebuild it with `python -m index build`"
+            )
+        vectors[passage] = index
     aliases = aliases if aliases is not None else Aliases.load()
     return Searcher(
         catalogue.procedures,
         embedder,
-        index,
+        vectors,
         restorer_for(catalogue.procedures, aliases.phrases),
         aliases,
     )

