@@ -82,12 +82,12 @@ lint: install
 
 test: install
 	$(RASA_VENV)/bin/ruff check bot actions index tests tools
-	$(ACTIONS_PY) -m pytest -q tests/actions tests/index
-	$(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index
+	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	$(ACTIONS_PY) -m pytest -q tests/actions tests/index
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index
 	$(RASA_PY) -m pytest -q tests/bot
 
 eval-nlu: install $(MODEL)

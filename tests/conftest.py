@@ -35,7 +35,14 @@ def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Trains the bot from this checkout's data once per test run (`rasa train`)."""
+    """Trains the bot from this checkout's data once per test run (`rasa train`).
+
+    TEST_MODEL=<path> reuses a model trained from the same data (a shortcut
+    while developing; `make test` always trains).
+    """
+    reuse = os.environ.get("TEST_MODEL")
+    if reuse and Path(reuse).exists():
+        return Path(reuse)
     out = tmp_path_factory.mktemp("models")
     started = time.monotonic()
     result = rasa(

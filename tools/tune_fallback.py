@@ -66,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.yml"
         train_file.write_text(train.nlu_as_yaml(), encoding="utf-8")
-        model = train_nlu(
-            str(ROOT / "config.yml"), str(train_file), tmp, fixed_model_name="tune"
-        )
+        model = train_nlu(str(ROOT / "config.yml"), str(train_file), tmp, fixed_model_name="tune")
         agent = load_agent(Path(model))
 
         async def parse_all() -> list[dict]:
@@ -76,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
         parses = asyncio.run(parse_all())
     observations = [
-        (m.get("intent"), raw_ranking(p))
-        for m, p in zip(test.intent_examples, parses, strict=True)
+        (m.get("intent"), raw_ranking(p)) for m, p in zip(test.intent_examples, parses, strict=True)
     ]
     rows = []
     for threshold in THRESHOLDS:

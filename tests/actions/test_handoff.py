@@ -22,7 +22,6 @@ def test_number_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     ("intent", "says"),
     [
         ("request_human", "gặp tổng đài viên"),
-        ("ask_fee", "chưa tra cứu được thông tin thủ tục"),
         ("check_status", "chưa tra cứu được tình trạng hồ sơ"),
         (None, "gặp tổng đài viên"),
     ],
@@ -37,10 +36,17 @@ def test_message_is_polite_honest_and_has_the_number(intent: str | None, says: s
 def test_action_uses_the_latest_intent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_NUMBER", "1900 5678")
     tracker = Tracker(
-        "u1", {}, {"intent": {"name": "ask_where"}, "text": "làm ở đâu"}, [], False, None, {}, ""
+        "u1",
+        {},
+        {"intent": {"name": "check_status"}, "text": "hồ sơ của tôi"},
+        [],
+        False,
+        None,
+        {},
+        "",
     )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionHotline().run(dispatcher, tracker, {}))
     assert events == []
     [message] = dispatcher.messages
-    assert "1900 5678" in message["text"] and "thủ tục" in message["text"]
+    assert "1900 5678" in message["text"] and "tình trạng hồ sơ" in message["text"]

@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, TEST_ENV, VENV_BIN
 
+MINI = ROOT / "tests" / "data" / "mini_catalogue.jsonl"  # the actions' catalogue here
+
 ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
 TEST_HOTLINE = "1900 0000"
 
@@ -43,6 +45,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> 
 @dataclass
 class Bot:
     url: str
+    desk: Path  # the help-desk database the action server writes
 
     def send(self, sender: str, message: object) -> tuple[int, list[dict]]:
         """POSTs to the REST channel; returns status and the bot's messages."""
@@ -75,6 +78,10 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "TRACKER_DB_USER": "",
         "TRACKER_DB_PASSWORD": "",
         "HOTLINE_NUMBER": TEST_HOTLINE,
+        # Answers come from the fixed small catalogue; its index is built on start.
+        "CATALOGUE": str(MINI),
+        "INDEX_DIR": str(logs / "index"),
+        "DESK_DB": str(logs / "desk.db"),
         "SANIC_HOST": "127.0.0.1",  # the action server's bind address
     }
     commands = {
@@ -117,7 +124,7 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     try:
         wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[0])
         wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[1])
-        yield Bot(f"http://127.0.0.1:{rasa_port}")
+        yield Bot(f"http://127.0.0.1:{rasa_port}", logs / "desk.db")
     finally:
         for process in processes:
             process.terminate()

@@ -1,6 +1,6 @@
 """Fixtures for the search index: a small fixed catalogue and the bundled model.
 
-tests/data/mini_catalogue.jsonl holds 8 procedures in the national schema with
+tests/data/mini_catalogue.jsonl holds 10 procedures in the national schema with
 invented test codes (T.…), so the tests do not depend on ../shared.
 """
 

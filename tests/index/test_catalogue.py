@@ -17,7 +17,7 @@ def line(**changes: object) -> str:
 
 def test_mini_catalogue_loads_whole() -> None:
     catalogue = load_catalogue(MINI)
-    assert len(catalogue.procedures) == 8 and not catalogue.problems
+    assert len(catalogue.procedures) == 10 and not catalogue.problems
     first = catalogue.procedures[0]
     assert first.code == "T.000001" and first.channels[0].fee == "Miễn lệ phí"
     assert first.documents[1].name == "Giấy chứng sinh"

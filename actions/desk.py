@@ -1,0 +1,198 @@
+"""The help desk's records: handoff tickets, feedback votes and complaints.
+
+SQLite by default (DESK_DB, default run/desk.db): one file that the action
+server writes and the hotline console reads, durable across restarts. Each
+call opens its own short connection, so concurrent action-server requests
+and the console never share a cursor; WAL mode lets readers and the writer
+work side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB = Path(__file__).resolve().parent.parent / "run" / "desk.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY,
+    sender TEXT NOT NULL,
+    procedure_code TEXT,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    claimed_by TEXT,
+    opened_at REAL NOT NULL,
+    closed_at REAL,
+    closed_by TEXT
+);
+CREATE INDEX IF NOT EXISTS tickets_sender ON tickets (sender, status);
+CREATE TABLE IF NOT EXISTS ticket_messages (
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+    author TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    sender TEXT NOT NULL,
+    procedure_code TEXT NOT NULL,
+    vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS complaints (
+    id INTEGER PRIMARY KEY,
+    sender TEXT NOT NULL,
+    text TEXT NOT NULL,
+    procedure_code TEXT,
+    consent INTEGER,
+    at REAL NOT NULL
+);
+"""
+# A transcript line longer than this is cut: a ticket is for reading.
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    sender: str
+    procedure_code: str | None
+    reason: str
+    status: str
+    opened_at: float
+
+
+def desk_path() -> Path:
+    """The database file, from DESK_DB (read on each use, so tests can point it)."""
+    return Path(os.environ.get("DESK_DB", "").strip() or DEFAULT_DB)
+
+
+class Desk:
+    """Tickets, votes and complaints in one SQLite file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or desk_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:  # commits, or rolls back on error
+                yield db
+        finally:
+            db.close()
+
+    def open_ticket(
+        self,
+        sender: str,
+        reason: str,
+        transcript: list[tuple[str, str]],
+        procedure_code: str | None = None,
+    ) -> int:
+        """Opens a ticket with the conversation so far; one open ticket per sender."""
+        existing = self.open_ticket_for(sender)
+        if existing:
+            return existing.id
+        now = time.time()
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO tickets (sender, procedure_code, reason, opened_at)"
+                " VALUES (?, ?, ?, ?)",
+                (sender, procedure_code, reason, now),
+            )
+            ticket_id = int(cursor.lastrowid)
+            db.executemany(
+                "INSERT INTO ticket_messages (ticket_id, author, text, at) VALUES (?, ?, ?, ?)",
+                [(ticket_id, author, text[:MAX_TEXT], now) for author, text in transcript],
+            )
+        return ticket_id
+
+    def open_ticket_for(self, sender: str) -> Ticket | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, sender, procedure_code, reason, status, opened_at FROM tickets"
+                " WHERE sender = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1",
+                (sender,),
+            ).fetchone()
+        return Ticket(*row) if row else None
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id, sender, procedure_code, reason, status, opened_at FROM tickets"
+                " WHERE id = ?",
+                (ticket_id,),
+            ).fetchone()
+        return Ticket(*row) if row else None
+
+    def add_message(self, ticket_id: int, author: str, text: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO ticket_messages (ticket_id, author, text, at) VALUES (?, ?, ?, ?)",
+                (ticket_id, author, text[:MAX_TEXT], time.time()),
+            )
+
+    def messages(self, ticket_id: int) -> list[tuple[str, str]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT author, text FROM ticket_messages WHERE ticket_id = ? ORDER BY rowid",
+                (ticket_id,),
+            ).fetchall()
+        return [(author, text) for author, text in rows]
+
+    def resolve(self, ticket_id: int, by: str) -> None:
+        """Closes a ticket; the bot answers that conversation again."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE tickets SET status = 'resolved', closed_at = ?, closed_by = ?"
+                " WHERE id = ? AND status != 'resolved'",
+                (time.time(), by, ticket_id),
+            )
+
+    def record_vote(self, sender: str, procedure_code: str, vote: str) -> None:
+        if vote not in ("up", "down"):
+            raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO feedback (sender, procedure_code, vote, at) VALUES (?, ?, ?, ?)",
+                (sender, procedure_code, vote, time.time()),
+            )
+
+    def votes(self, procedure_code: str) -> dict[str, int]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT vote, COUNT(*) FROM feedback WHERE procedure_code = ? GROUP BY vote",
+                (procedure_code,),
+            ).fetchall()
+        return {"up": 0, "down": 0, **dict(rows)}
+
+    def record_complaint(self, sender: str, text: str, procedure_code: str | None) -> int:
+        """Stores a complaint; consent to be contacted is asked next (None until then)."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO complaints (sender, text, procedure_code, at) VALUES (?, ?, ?, ?)",
+                (sender, text[:MAX_TEXT], procedure_code, time.time()),
+            )
+        return int(cursor.lastrowid)
+
+    def set_consent(self, complaint_id: int, consent: bool) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE complaints SET consent = ? WHERE id = ?", (int(consent), complaint_id)
+            )
+
+    def complaint(self, complaint_id: int) -> dict | None:
+        with self._connect() as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        return dict(row) if row else None

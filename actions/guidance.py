@@ -1,0 +1,181 @@
+"""Deciding which procedure a message is about, and what to answer.
+
+`decide()` is a plain function over a Searcher: the Rasa actions in
+`actions/answering.py` only read the tracker, call it and say the result.
+It keeps a conversation's procedure in context for follow-ups ("thế lệ phí
+bao nhiêu?") and replaces it when the message names another procedure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.text import fold, normalize
+from index.catalogue import Procedure
+from index.search import Result, Searcher
+
+# Words that ask about an aspect or are conversational filler: a message made
+# only of these ("còn làm ở đâu?", "nop online duoc ko") is a follow-up about
+# the procedure in context, not a new one. Folded; phrases before syllables.
+_ASPECT_PHRASES = (
+    "ho so", "giay to", "thoi gian", "le phi", "chi phi", "truc tuyen", "bao nhieu",
+    "bao lau", "o dau", "the nao", "nhu nao", "duoc khong", "co phai", "mat bao",
+    "nop o", "lam o", "cho hoi", "xin hoi", "thu tuc", "thu tuc nay", "cai nay",
+    "qua mang", "dich vu cong", "bao gio", "may ngay", "can gi", "gom nhung",
+    "nhung gi", "giay gi", "phai mang", "nop truc tiep", "buu dien", "buu chinh",
+)  # fmt: skip
+_FILLER = frozenset({
+    "the", "con", "vay", "thi", "la", "ma", "co", "duoc", "khong", "ko", "k", "kg", "hok",
+    "a", "ah", "nhe", "nha", "nhi", "oi", "ha", "minh", "em", "anh", "chi", "toi", "ban",
+    "ad", "admin", "ak", "vs", "voi", "va", "cua", "cho", "nua", "roi", "gio", "bay", "nay",
+    "lam", "nop", "online", "mat", "tien", "phi", "gi", "j", "sao", "nao", "dau", "o", "can",
+    "phai", "mang", "gom", "nhung", "ngay", "lau", "tuan", "thang", "bao", "nhieu", "may",
+    "het", "tot", "ok", "uh", "um", "vang", "da", "du",
+})  # fmt: skip
+_SYLLABLE = re.compile(r"[a-z0-9]+")
+# A message splits into two procedure questions at these words.
+_CONNECTORS = re.compile(r"\s+(?:và|với|hoặc|rồi|cùng với|còn)\s+|[;]", re.IGNORECASE)
+# Related procedures offered under an answer: hits this close to the best.
+RELATED_MARGIN = 2.5
+MAX_RELATED = 2
+MAX_CHOICES = 4
+MIN_CONTENT = 2
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a message.
+
+    kind: "answer" (procedure, aspect; `related` offered as buttons, `second`
+    when the message asked about two procedures), "choose" (ask which of
+    `choices`), "not_found" (`related` are the closest, if any), "ask_which"
+    (a follow-up with no procedure in context).
+    """
+
+    kind: str
+    aspect: str
+    procedure: Procedure | None = None
+    choices: tuple[Procedure, ...] = ()
+    related: tuple[Procedure, ...] = ()
+    second: Procedure | None = None
+    query: str = field(default="", compare=False)
+
+
+def content_syllables(text: str) -> list[str]:
+    """Syllables of `text` that are neither aspect words nor filler."""
+    folded = " " + " ".join(_SYLLABLE.findall(fold(normalize(text)).lower())) + " "
+    for phrase in _ASPECT_PHRASES:
+        folded = folded.replace(f" {phrase} ", " ")
+    return [s for s in folded.split() if s not in _FILLER and not s.isdigit()]
+
+
+def decide(
+    searcher: Searcher,
+    text: str,
+    aspect: str,
+    context_code: str | None = None,
+    chosen_code: str | None = None,
+) -> Decision:
+    """What to answer for `text`, asking about `aspect`.
+
+    `chosen_code` comes from a button (a payload entity) and wins when it is
+    a real catalogue code; a tampered one is ignored. `context_code` is the
+    procedure already under discussion.
+    """
+    by_code = _by_code(searcher)
+    if chosen_code and chosen_code in by_code:
+        return Decision("answer", aspect, by_code[chosen_code], query=text)
+    context = by_code.get(context_code or "")
+    is_payload = text.lstrip().startswith("/")
+    content = [] if is_payload else content_syllables(text)
+    if len(content) < MIN_CONTENT:
+        if context:
+            return Decision("answer", aspect, context, query=text)
+        if is_payload or not content:
+            return Decision("ask_which", aspect, query=text)
+    result = searcher.search(text, k=10)
+    if result.abstained:
+        if context and len(content) < MIN_CONTENT + 1:
+            return Decision("answer", aspect, context, query=text)
+        return Decision("not_found", aspect, related=_closest(result), query=text)
+    if result.ambiguous:
+        choices = tuple(h.procedure for h in result.variants[:MAX_CHOICES])
+        if context and context in choices:
+            return Decision("answer", aspect, context, query=text)
+        return Decision("choose", aspect, choices=choices, query=text)
+    best = result.hits[0].procedure
+    return Decision(
+        "answer",
+        aspect,
+        best,
+        related=_related(result),
+        second=_second_procedure(searcher, text, best),
+        query=text,
+    )
+
+
+def _by_code(searcher: Searcher) -> dict[str, Procedure]:
+    cached = getattr(searcher, "_guidance_by_code", None)
+    if cached is None:
+        cached = {p.code: p for p in searcher.procedures}
+        searcher._guidance_by_code = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _related(result: Result) -> tuple[Procedure, ...]:
+    best = result.hits[0]
+    return tuple(h.procedure for h in result.hits[1:] if best.score - h.score <= RELATED_MARGIN)[
+        :MAX_RELATED
+    ]
+
+
+def _closest(result: Result) -> tuple[Procedure, ...]:
+    """Suggestions under a "not found": only hits that still share a name word."""
+    return tuple(h.procedure for h in result.hits[:3] if "name" in h.matched)
+
+
+def _second_procedure(searcher: Searcher, text: str, best: Procedure) -> Procedure | None:
+    """The other procedure when a message asks about two ("khai sinh và kết hôn")."""
+    parts = [p for p in _CONNECTORS.split(text) if len(content_syllables(p)) >= MIN_CONTENT]
+    if len(parts) < 2:
+        return None
+    found = []
+    for part in parts[:3]:
+        result = searcher.search(part, k=1)
+        if not result.abstained:
+            found.append(result.hits[0].procedure)
+    others = [p for p in found if p.code != best.code and not _same_family(p, best)]
+    return others[0] if others and best in found else None
+
+
+def _same_family(a: Procedure, b: Procedure) -> bool:
+    words_a, words_b = set(a.name.lower().split()), set(b.name.lower().split())
+    return len(words_a & words_b) / max(1, min(len(words_a), len(words_b))) >= 0.8
+
+
+def pick_choice(text: str, choices: list[Procedure], chosen_code: str | None) -> Procedure | None:
+    """Which offered procedure a reply means: a button, "1".."4", or its own words.
+
+    Words count only when they belong to one choice and no other ("nước
+    ngoài" picks the foreign variant); anything else is not a choice.
+    """
+    if chosen_code:
+        return next((p for p in choices if p.code == chosen_code), None)
+    stripped = fold(normalize(text)).lower().strip(" .!?")
+    number = re.fullmatch(r"(?:so|thu|cai|lua chon|chon)?\s*(\d)", stripped)
+    if number:
+        index = int(number.group(1)) - 1
+        return choices[index] if 0 <= index < len(choices) else None
+    said = set(_SYLLABLE.findall(stripped))
+    if not said:
+        return None
+    scores = []
+    for choice in choices:
+        own = set(_SYLLABLE.findall(fold(choice.name).lower()))
+        others = set().union(
+            *(set(_SYLLABLE.findall(fold(o.name).lower())) for o in choices if o is not choice)
+        )
+        scores.append(len(said & (own - others)))
+    best = max(scores)
+    return choices[scores.index(best)] if best > 0 and scores.count(best) == 1 else None

@@ -1,0 +1,37 @@
+"""Actions over the fixed small catalogue, with a throw-away help-desk database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["SEARCH_PRELOAD"] = "0"  # before actions are imported: no default load
+
+from actions import catalogue_search
+from index.search import Searcher
+from tests.index.conftest import MINI
+
+
+@pytest.fixture(scope="session")
+def mini_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("actions-index")
+
+
+@pytest.fixture
+def search(mini_index: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Searcher]:
+    """The actions' searcher, loaded from the mini catalogue (built on first use)."""
+    monkeypatch.setenv("CATALOGUE", str(MINI))
+    monkeypatch.setenv("INDEX_DIR", str(mini_index))
+    catalogue_search.reset()
+    yield catalogue_search.searcher()
+    catalogue_search.reset()
+
+
+@pytest.fixture(autouse=True)
+def desk_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "desk.db"
+    monkeypatch.setenv("DESK_DB", str(path))
+    return path

@@ -1,0 +1,74 @@
+"""Answer texts: cite the procedure, stay short, say "unknown" for empty fields."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from actions import answers
+from index.catalogue import Channel, Document, Procedure, load_catalogue
+from tests.index.conftest import MINI
+
+PROCEDURES = load_catalogue(MINI).procedures
+
+
+@pytest.mark.parametrize("aspect", answers.ASPECTS)
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.code)
+def test_every_answer_cites_name_and_code_and_is_short(procedure: Procedure, aspect: str) -> None:
+    messages = answers.answer(procedure, aspect)
+    assert messages
+    assert procedure.code in messages[0] and procedure.name in messages[0]
+    assert messages[0].startswith("Dạ")
+    assert all(len(m) <= answers.MAX_CHARS for m in messages)
+
+
+def _bare(procedure: Procedure) -> Procedure:
+    return dataclasses.replace(
+        procedure, agency=None, levels=(), channels=(), documents=(), url=None, record={}
+    )
+
+
+@pytest.mark.parametrize("aspect", answers.ASPECTS)
+def test_empty_fields_are_said_to_be_unknown(aspect: str) -> None:
+    text = "\n".join(answers.answer(_bare(PROCEDURES[0]), aspect))
+    assert "chưa ghi" in text.lower()
+
+
+def test_fee_per_channel_and_once_when_equal() -> None:
+    procedure = dataclasses.replace(
+        PROCEDURES[0],
+        channels=(
+            Channel("Trực tiếp", "5 ngày", "50.000 đồng", None),
+            Channel("Trực tuyến", "3 ngày", "25.000 đồng", None),
+        ),
+    )
+    fee = answers.fees(procedure)
+    assert "Trực tiếp: 50.000 đồng" in fee and "Trực tuyến: 25.000 đồng" in fee
+    same = dataclasses.replace(
+        procedure, channels=(Channel("Trực tiếp", "5 ngày", "Miễn phí", None),) * 2
+    )
+    assert answers.fees(same).count("Miễn phí") == 1
+
+
+def test_online_names_the_portal_page_or_says_it_is_not_listed() -> None:
+    online = dataclasses.replace(
+        PROCEDURES[0],
+        channels=(Channel("Trực tuyến", None, None, None),),
+        url="https://dichvucong.gov.vn/p/1",
+    )
+    assert "https://dichvucong.gov.vn/p/1" in answers.online(online)
+    offline = dataclasses.replace(online, channels=(Channel("Trực tiếp", None, None, None),))
+    assert "chưa ghi cách nộp trực tuyến" in answers.online(offline)
+
+
+def test_long_document_lists_are_split_and_capped() -> None:
+    many = tuple(
+        Document(f"Giấy tờ số {i} " + "rất dài " * 20, "1 bản chính", None, None) for i in range(60)
+    )
+    procedure = dataclasses.replace(PROCEDURES[0], documents=many, url="https://dvc/p")
+    messages = answers.answer(procedure, "documents")
+    assert len(messages) == answers.MAX_MESSAGES
+    assert all(len(m) <= answers.MAX_CHARS for m in messages)
+    assert "https://dvc/p" in messages[-1]
+    assert "(1 bản chính)" in messages[0]

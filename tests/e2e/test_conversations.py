@@ -1,0 +1,121 @@
+"""Multi-turn guidance conversations over REST, real Rasa and action servers.
+
+The action server answers from tests/data/mini_catalogue.jsonl (codes T.…).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.e2e.conftest import TEST_HOTLINE, Bot
+
+
+def texts(replies: list[dict]) -> str:
+    return " ".join(r.get("text", "") for r in replies)
+
+
+def payloads(replies: list[dict]) -> list[str]:
+    return [b["payload"] for r in replies for b in r.get("buttons") or []]
+
+
+def test_ask_follow_up_switch_choose_and_hand_over(bot: Bot) -> None:
+    user = "e2e-conv-1"
+    _, replies = bot.send(user, "thủ tục đăng ký kết hôn thế nào ạ")
+    assert "T.000003" in texts(replies) and "Đăng ký kết hôn" in texts(replies)
+    assert '/ask_fee{"procedure_code": "T.000003"}' in payloads(replies)
+    assert '/feedback{"vote": "up"}' in payloads(replies)
+
+    _, replies = bot.send(user, "thế lệ phí bao nhiêu?")
+    assert "T.000003" in texts(replies) and "lệ phí" in texts(replies).lower()
+
+    _, replies = bot.send(user, "con lam lai can cuoc bi mat thi can giay to gi")
+    assert "T.000008" in texts(replies) and "T.000003" not in texts(replies)
+
+    _, replies = bot.send(user, "xin giấy phép xây dựng công trình thì nộp ở đâu")
+    assert "T.000009" in texts(replies) and "T.000010" in texts(replies)
+    choices = [p for p in payloads(replies) if "T.0000" in p]
+    assert 2 <= len(choices) <= 4
+
+    _, replies = bot.send(user, choices[1])  # the citizen presses the second button
+    chosen = json.loads("{" + choices[1].split("{", 1)[1])
+    assert chosen["procedure_code"] in texts(replies)
+    assert "Cơ quan thực hiện" in texts(replies)  # the "where" question was kept
+
+    _, replies = bot.send(user, "thế lệ phí bao nhiêu")
+    assert chosen["procedure_code"] in texts(replies)
+
+    _, replies = bot.send(user, "cho tôi gặp tổng đài viên")
+    assert TEST_HOTLINE in texts(replies) and "phiếu số" in texts(replies)
+    _, replies = bot.send(user, "lệ phí đăng ký kết hôn bao nhiêu")
+    assert "T.000003" not in texts(replies) and "tổng đài viên" in texts(replies)
+    with sqlite3.connect(bot.desk) as db:
+        (ticket, status) = db.execute(
+            "SELECT id, status FROM tickets WHERE sender = ?", (user,)
+        ).fetchone()
+        lines = [
+            t
+            for (t,) in db.execute(
+                "SELECT text FROM ticket_messages WHERE ticket_id = ?", (ticket,)
+            )
+        ]
+    assert status == "open"
+    assert (
+        "thủ tục đăng ký kết hôn thế nào ạ" in lines and "lệ phí đăng ký kết hôn bao nhiêu" in lines
+    )
+
+    # Staff resolve the ticket: the bot answers again.
+    with sqlite3.connect(bot.desk) as db:
+        db.execute("UPDATE tickets SET status = 'resolved' WHERE id = ?", (ticket,))
+    _, replies = bot.send(user, "lệ phí đăng ký kết hôn bao nhiêu")
+    assert "T.000003" in texts(replies)
+
+
+def test_typed_choice_and_resume_by_the_citizen(bot: Bot) -> None:
+    user = "e2e-conv-2"
+    _, replies = bot.send(user, "giay phep xay dung can giay to gi")
+    assert "T.000009" in texts(replies) and "T.000010" in texts(replies)
+    _, replies = bot.send(user, "2")
+    assert "hồ sơ" in texts(replies).lower() and "Bản vẽ thiết kế" in texts(replies)
+
+    bot.send(user, "gặp nhân viên hỗ trợ")
+    _, replies = bot.send(user, "tiếp tục với trợ lý ảo")
+    assert "tiếp tục hỗ trợ" in texts(replies)
+    _, replies = bot.send(user, "đăng ký thường trú cần giấy tờ gì")
+    assert "T.000005" in texts(replies)
+
+
+def test_honest_when_nothing_matches_and_with_bad_buttons(bot: Bot) -> None:
+    user = "e2e-conv-3"
+    _, replies = bot.send(user, "thủ tục đăng ký nhãn hiệu cho quán trà sữa")
+    assert "chưa tìm thấy thủ tục phù hợp" in texts(replies) and TEST_HOTLINE in texts(replies)
+    _, replies = bot.send(user, '/ask_fee{"procedure_code": "<script>1</script>"}')
+    assert replies and "thủ tục nào" in texts(replies)
+    _, replies = bot.send(user, "/ask_fee{not json")
+    assert replies and all(r["text"].startswith("Dạ") for r in replies)
+
+
+def test_two_fallbacks_in_a_row_hand_over(bot: Bot) -> None:
+    user = "e2e-conv-4"
+    bot.send(user, "xyzzy qwrtp")
+    _, replies = bot.send(user, "plugh zxcvb")
+    assert "phiếu số" in texts(replies) and TEST_HOTLINE in texts(replies)
+
+
+def test_feedback_and_complaint_are_stored(bot: Bot) -> None:
+    user = "e2e-conv-5"
+    bot.send(user, "đăng ký khai sinh cho con cần giấy tờ gì")
+    _, replies = bot.send(user, '/feedback{"vote": "down"}')
+    assert "ghi nhận" in texts(replies)
+    _, replies = bot.send(user, "nộp hồ sơ 2 tháng rồi mà xã vẫn hẹn lần hẹn lữa, bực quá")
+    assert "/affirm" in payloads(replies)
+    bot.send(user, "/affirm")
+    with sqlite3.connect(bot.desk) as db:
+        votes = db.execute(
+            "SELECT procedure_code, vote FROM feedback WHERE sender = ?", (user,)
+        ).fetchall()
+        complaint = db.execute(
+            "SELECT text, consent FROM complaints WHERE sender = ?", (user,)
+        ).fetchone()
+    assert votes == [("T.000001", "down")]
+    assert complaint == ("nộp hồ sơ 2 tháng rồi mà xã vẫn hẹn lần hẹn lữa, bực quá", 1)
