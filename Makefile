@@ -28,10 +28,12 @@ export TRACKER_DB_USER ?=
 export TRACKER_DB_PASSWORD ?=
 export HOTLINE_NUMBER ?= 1800 1096
 export CATALOGUE ?=
+export INDEX_DIR ?= models/index
+export DESK_DB ?= run/desk.db
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
@@ -39,6 +41,8 @@ help:
 	@echo "make eval-nlu INTENTS=<jsonl>  - intent accuracy and macro-F1"
 	@echo "make bench-nlu                 - parse latency (p50/p95)"
 	@echo "make eval-retrieval QUESTIONS=<jsonl> [CATALOGUE=<jsonl>] - search metrics"
+	@echo "make eval-answers QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]    - first-reply accuracy over REST"
+	@echo "make bench-answers                                        - REST latency, 1 and 20 users"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
@@ -64,6 +68,7 @@ train: $(MODEL)
 
 run: install $(MODEL)
 	@mkdir -p run
+	$(ACTIONS_PY) -m index build --if-stale
 	RASA_BIN=$(RASA_VENV)/bin/rasa ACTIONS_PY=$(ACTIONS_PY) MODEL=$(MODEL) tools/serve.sh
 
 # The search index over $(CATALOGUE) (default: the seed catalogue in index/data).
@@ -76,6 +81,19 @@ eval-retrieval: $(ACTIONS_VENV)/.installed
 	@$(ACTIONS_PY) -m index --index models/index-eval \
 		--catalogue "$(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)" \
 		eval --questions "$(QUESTIONS)"
+
+# Guidance answers end to end over REST (starts the stack on free ports).
+ANSWER_CATALOGUE = $(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)
+eval-answers: install $(MODEL)
+	@test -n "$(QUESTIONS)" || { echo "usage: make eval-answers QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	@$(RASA_PY) -m tools.answer_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval \
+		eval --questions "$(QUESTIONS)"
+
+bench-answers: install $(MODEL)
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	@$(RASA_PY) -m tools.answer_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval \
+		bench --users 1,20
 
 lint: install
 	$(RASA_VENV)/bin/ruff check bot actions index tests tools

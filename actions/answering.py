@@ -69,22 +69,25 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
         for text in messages[:-1]:
             dispatcher.utter_message(text=text)
         buttons: list[dict[str, str]] = []
-        if aspect == "overview":
+        if aspect == "overview":  # "online" is in the overview's text already
             buttons = [
                 {"title": label, "payload": _payload(a, procedure)}
                 for a, label in answers.ASPECT_LABELS.items()
+                if a != "online"
             ]
-        last = messages[-1]
+        dispatcher.utter_message(text=messages[-1], buttons=buttons)
         if decision.second:
-            last += (
-                "\nAnh/chị còn hỏi thủ tục "
-                f"{answers.title(decision.second)}: bấm nút bên dưới để xem ạ."
+            dispatcher.utter_message(
+                text=f"Dạ, anh/chị còn hỏi thủ tục {answers.title(decision.second)}: "
+                "bấm nút bên dưới để xem ạ.",
+                buttons=[_button(aspect, decision.second)],
             )
-            buttons.append(_button(aspect, decision.second))
         elif decision.related:
-            last += "\nNếu anh/chị hỏi thủ tục khác gần giống, bấm bên dưới ạ:"
-            buttons += [_button(aspect, p) for p in decision.related]
-        dispatcher.utter_message(text=last, buttons=buttons)
+            dispatcher.utter_message(
+                text="Dạ, nếu anh/chị hỏi thủ tục khác, các thủ tục gần giống:"
+                + "".join(f"\n- {answers.title(p)}" for p in decision.related),
+                buttons=[_button(aspect, p) for p in decision.related],
+            )
         dispatcher.utter_message(
             text="Dạ, thông tin trên có giúp được anh/chị không ạ?", buttons=FEEDBACK_BUTTONS
         )
@@ -182,3 +185,81 @@ class ActionChooseProcedure(Action):
             return say(dispatcher, Decision("answer", aspect, choice, query=text))
         # Not a choice: a new question, or something else; handle it as usual.
         return [SlotSet("pending_choices", None), FollowupAction(route(intent))]
+
+
+NOT_UNDERSTOOD = (
+    "Dạ, em chưa hiểu ý anh/chị. Anh/chị nói rõ giúp em thủ tục cần hỏi được không ạ? "
+    'Ví dụ: "đăng ký khai sinh cho con ở đâu".'
+)
+OUT_OF_SCOPE = (
+    "Dạ, câu này nằm ngoài phạm vi em hỗ trợ ạ. Em trả lời về thủ tục hành chính (giấy tờ, "
+    "lệ phí, thời gian, nơi nộp) và tình trạng hồ sơ đã nộp."
+)
+
+
+def _confident_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
+    """Answers from the catalogue when the search is sure, whatever the intent.
+
+    Long, story-like questions often leave the intent classifier unsure
+    (nlu_fallback) while the search finds the procedure plainly.
+    """
+    text, _, _ = latest(tracker)
+    if text.lstrip().startswith("/"):
+        return None
+    try:
+        decision = decide(searcher(), text, "overview")
+    except SearchUnavailableError:
+        return None
+    if decision.kind not in ("answer", "choose"):
+        return None
+    return say(dispatcher, decision)
+
+
+class ActionFallback(Action):
+    """Not understood: try the catalogue; otherwise say so, and the second
+    time in a row hand over to staff."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        answered = _confident_answer(dispatcher, tracker)
+        if answered is not None:
+            return answered
+        if _previous_turn_fell_back(tracker):
+            return [FollowupAction("action_handoff")]
+        dispatcher.utter_message(text=NOT_UNDERSTOOD)
+        return []
+
+
+class ActionOutOfScope(Action):
+    """Out of scope, unless the catalogue plainly has the procedure."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        answered = _confident_answer(dispatcher, tracker)
+        if answered is not None:
+            return answered
+        dispatcher.utter_message(text=OUT_OF_SCOPE)
+        return []
+
+
+def _previous_turn_fell_back(tracker: Tracker) -> bool:
+    """Whether the bot's reply to the message before this one was "not understood"."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return False
+        elif (
+            event.get("event") == "bot" and users_seen == 1 and event.get("text") == NOT_UNDERSTOOD
+        ):
+            return True
+    return False

@@ -38,7 +38,7 @@ _SYLLABLE = re.compile(r"[a-z0-9]+")
 _CONNECTORS = re.compile(r"\s+(?:và|với|hoặc|rồi|cùng với|còn)\s+|[;]", re.IGNORECASE)
 # Related procedures offered under an answer: hits this close to the best.
 RELATED_MARGIN = 2.5
-MAX_RELATED = 2
+MAX_RELATED = 3
 MAX_CHOICES = 4
 MIN_CONTENT = 2
 

@@ -15,7 +15,7 @@ ROUTES = {
     "affirm": "utter_ask_what",
     "deny": "utter_ask_what",
     "bot_challenge": "utter_iamabot",
-    "out_of_scope": "utter_out_of_scope",
+    "out_of_scope": "action_out_of_scope",
     "ask_procedure": "action_answer",
     "ask_documents": "action_answer",
     "ask_fee": "action_answer",

