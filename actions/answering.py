@@ -191,6 +191,7 @@ NOT_UNDERSTOOD = (
     "Dạ, em chưa hiểu ý anh/chị. Anh/chị nói rõ giúp em thủ tục cần hỏi được không ạ? "
     'Ví dụ: "đăng ký khai sinh cho con ở đâu".'
 )
+NOTHING_SAID = "Dạ, em chưa nhận được nội dung. Anh/chị nhắn câu hỏi giúp em ạ."
 OUT_OF_SCOPE = (
     "Dạ, câu này nằm ngoài phạm vi em hỗ trợ ạ. Em trả lời về thủ tục hành chính (giấy tờ, "
     "lệ phí, thời gian, nơi nộp) và tình trạng hồ sơ đã nộp."
@@ -217,7 +218,8 @@ def _confident_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
 
 class ActionFallback(Action):
     """Not understood: try the catalogue; otherwise say so, and the second
-    time in a row hand over to staff."""
+    time in a row hand over to staff. An empty message (or only emoji) just
+    gets a prompt: it is not a question the bot failed."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -225,6 +227,10 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        text, _, _ = latest(tracker)
+        if not any(ch.isalnum() for ch in text):  # empty, spaces, only symbols or emoji
+            dispatcher.utter_message(text=NOTHING_SAID)
+            return []
         answered = _confident_answer(dispatcher, tracker)
         if answered is not None:
             return answered

@@ -12,9 +12,13 @@ Rules cannot say "any intent"; this policy can. Configured in config.yml as
           except_intents: [resume_bot]
 
 While a gate's slot is set, the first action after a user message is the
-gate's action, and after it (and any follow-up it chains) the bot listens.
-A gate action that finds the message is not for it clears its slot and
-chains the action the message needs.
+gate's action. A gate action that finds the message is not for it clears its
+slot and chains (FollowupAction) the action the message needs.
+
+It also ends every turn: once an action has answered a message (with any
+follow-ups it chained), the bot listens. Each message of this bot gets one
+answering action, and without this, RulePolicy's core fallback would predict
+action_fallback after a chained action that no rule knows, again and again.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
 class GatePolicy(Policy):
-    """Sends every message to a gate's action while the gate's slot is set."""
+    """Sends every message to a gate's action while the gate's slot is set,
+    and listens once a message has been answered."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -49,9 +54,6 @@ class GatePolicy(Policy):
         """Nothing to learn: gates are configuration."""
         return self._resource
 
-    def _gate_actions(self) -> set[str]:
-        return {gate["action"] for gate in self.config["gates"]}
-
     def predict_action_probabilities(
         self,
         tracker: DialogueStateTracker,
@@ -59,14 +61,14 @@ class GatePolicy(Policy):
         rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
-        """The gate action right after a user message; listening after it."""
+        """The gate action right after a user message; listening after any action."""
         since_user = _actions_since_last_user_message(tracker)
         if since_user == [ACTION_LISTEN_NAME]:
             intent = (tracker.latest_message.intent or {}).get("name")
             for gate in self.config["gates"]:
                 if tracker.get_slot(gate["slot"]) and intent not in gate.get("except_intents", []):
                     return self._prediction(confidence_scores_for(gate["action"], 1.0, domain))
-        elif self._gate_actions() & set(since_user):
+        elif len(since_user) > 1:  # the message has had its answer
             return self._prediction(confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain))
         return self._prediction(self._default_predictions(domain))
 

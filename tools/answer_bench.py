@@ -66,6 +66,9 @@ class Stack:
             "INDEX_DIR": str(index_dir),
             "TRACKER_DB_DIALECT": "sqlite",
             "TRACKER_DB": str(ROOT / "run" / "bench-tracker.db"),
+            "TRACKER_DB_HOST": "",
+            "TRACKER_DB_USER": "",
+            "TRACKER_DB_PASSWORD": "",
             "DESK_DB": str(ROOT / "run" / "bench-desk.db"),
         }
         self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"

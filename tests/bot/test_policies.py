@@ -71,6 +71,12 @@ def test_listens_after_the_gate_action_and_its_follow_up(
     assert predicted(policy, domain, events) == "action_listen"
 
 
+def test_every_turn_ends_by_listening(policy: GatePolicy, domain: Domain) -> None:
+    events = [*message("nlu_fallback"), ActionExecuted("action_fallback")]
+    events.append(ActionExecuted("action_handoff"))  # chained by the fallback
+    assert predicted(policy, domain, events) == "action_listen"
+
+
 def test_excepted_intents_pass_the_gate(policy: GatePolicy, domain: Domain) -> None:
     held = [SlotSet("handoff_ticket", "7")]
     assert predicted(policy, domain, held + message("resume_bot")) is None
