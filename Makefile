@@ -30,6 +30,9 @@ export HOTLINE_NUMBER ?= 1800 1096
 export CATALOGUE ?=
 export INDEX_DIR ?= models/index
 export DESK_DB ?= run/desk.db
+# Empty: `make run` starts the portal simulator and points the bot at it.
+export PORTAL_API_URL ?=
+export PORTAL_API_TOKEN ?=
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
@@ -96,16 +99,16 @@ bench-answers: install $(MODEL)
 		bench --users 1,20
 
 lint: install
-	$(RASA_VENV)/bin/ruff check bot actions index tests tools
+	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools
 
 test: install
-	$(RASA_VENV)/bin/ruff check bot actions index tests tools
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index
+	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal
 	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal
 	$(RASA_PY) -m pytest -q tests/bot
 
 eval-nlu: install $(MODEL)

@@ -15,10 +15,9 @@ While a gate's slot is set, the first action after a user message is the
 gate's action. A gate action that finds the message is not for it clears its
 slot and chains (FollowupAction) the action the message needs.
 
-It also ends every turn: once an action has answered a message (with any
-follow-ups it chained), the bot listens. Each message of this bot gets one
-answering action, and without this, RulePolicy's core fallback would predict
-action_fallback after a chained action that no rule knows, again and again.
+It also ends the turn after a gate action, and after an action that ran as
+another's follow-up: no rule knows those states, and RulePolicy's core
+fallback would otherwise predict action_fallback after them, again and again.
 """
 
 from __future__ import annotations
@@ -34,13 +33,15 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+# What Rasa records as the "policy" of an action run by FollowupAction.
+FOLLOWUP_POLICY = "followup_action"
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
 class GatePolicy(Policy):
-    """Sends every message to a gate's action while the gate's slot is set,
-    and listens once a message has been answered."""
+    """Sends every message to a gate's action while the gate's slot is set."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -61,14 +62,18 @@ class GatePolicy(Policy):
         rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
-        """The gate action right after a user message; listening after any action."""
+        """The gate action right after a user message; listening after it and
+        after chained follow-ups."""
         since_user = _actions_since_last_user_message(tracker)
+        gate_actions = {gate["action"] for gate in self.config["gates"]}
         if since_user == [ACTION_LISTEN_NAME]:
             intent = (tracker.latest_message.intent or {}).get("name")
             for gate in self.config["gates"]:
                 if tracker.get_slot(gate["slot"]) and intent not in gate.get("except_intents", []):
                     return self._prediction(confidence_scores_for(gate["action"], 1.0, domain))
-        elif len(since_user) > 1:  # the message has had its answer
+        elif gate_actions & set(since_user) or (
+            _last_action_was_a_follow_up(tracker) and since_user[-1] not in domain.form_names
+        ):
             return self._prediction(confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain))
         return self._prediction(self._default_predictions(domain))
 
@@ -89,3 +94,11 @@ def _actions_since_last_user_message(tracker: DialogueStateTracker) -> list[str]
             if seen_user:
                 break
     return list(reversed(names)) if seen_user else []
+
+
+def _last_action_was_a_follow_up(tracker: DialogueStateTracker) -> bool:
+    """Whether the latest action ran because another action chained it."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted):
+            return event.policy == FOLLOWUP_POLICY
+    return False

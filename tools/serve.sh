@@ -24,6 +24,17 @@ wait_for() {  # url, name, pid
   return 1
 }
 
+# The portal's application-tracking API: the real one when PORTAL_API_URL is
+# set, otherwise the bundled simulator (demo applications in every status).
+if [[ -z "${PORTAL_API_URL:-}" ]]; then
+  : "${PORTAL_SIM_PORT:=8070}" "${PORTAL_API_TOKEN:=demo-token}"
+  export PORTAL_API_URL="http://127.0.0.1:$PORTAL_SIM_PORT" PORTAL_API_TOKEN
+  "$ACTIONS_PY" -m portal.simulator --host 127.0.0.1 --port "$PORTAL_SIM_PORT" \
+    --token "$PORTAL_API_TOKEN" &
+  pids+=($!)
+  wait_for "$PORTAL_API_URL/health" "portal simulator" "$!"
+fi
+
 SANIC_HOST="$BIND_ADDRESS" "$ACTIONS_PY" -m rasa_sdk --actions actions --port "$ACTION_PORT" &
 pids+=($!)
 "$RASA_BIN" run --model "$MODEL" --enable-api --cors "*" \
@@ -31,14 +42,15 @@ pids+=($!)
   --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
 
-wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[0]}"
-wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[1]}"
+wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[-2]}"
+wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[-1]}"
 cat <<MSG
 
   Rasa REST:      http://localhost:$RASA_PORT/webhooks/rest/webhook
   Rasa Socket.IO: http://localhost:$RASA_PORT/socket.io
   Rasa API:       http://localhost:$RASA_PORT/status
   Action server:  http://localhost:$ACTION_PORT/health
+  Portal API:     $PORTAL_API_URL (try a status question with H12.36-241125-0019)
 
   Try: curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"demo","message":"xin chào"}'
   Ctrl-C stops everything.

@@ -67,13 +67,17 @@ def test_listens_after_the_gate_action_and_its_follow_up(
     events = [SlotSet("handoff_ticket", "7"), *message("ask_fee")]
     events.append(ActionExecuted("action_handoff_wait"))
     assert predicted(policy, domain, events) == "action_listen"
-    events += [SlotSet("handoff_ticket", None), ActionExecuted("action_answer")]
+    events += [
+        SlotSet("handoff_ticket", None),
+        ActionExecuted("action_answer", policy="followup_action"),
+    ]
     assert predicted(policy, domain, events) == "action_listen"
 
 
-def test_every_turn_ends_by_listening(policy: GatePolicy, domain: Domain) -> None:
+def test_listens_after_a_chained_follow_up(policy: GatePolicy, domain: Domain) -> None:
     events = [*message("nlu_fallback"), ActionExecuted("action_fallback")]
-    events.append(ActionExecuted("action_handoff"))  # chained by the fallback
+    assert predicted(policy, domain, events) is None  # rules decide
+    events.append(ActionExecuted("action_handoff", policy="followup_action"))
     assert predicted(policy, domain, events) == "action_listen"
 
 

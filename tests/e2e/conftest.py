@@ -20,6 +20,7 @@ MINI = ROOT / "tests" / "data" / "mini_catalogue.jsonl"  # the actions' catalogu
 
 ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
 TEST_HOTLINE = "1900 0000"
+PORTAL_TOKEN = "e2e-portal-token"
 
 
 def free_port() -> int:
@@ -46,6 +47,17 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> 
 class Bot:
     url: str
     desk: Path  # the help-desk database the action server writes
+    portal: str  # the portal simulator's URL (faults set through /_admin/faults)
+
+    def portal_faults(self, **faults: object) -> dict:
+        """Sets the simulator's fault knobs (latency_ms, error_rate, outage, ...)."""
+        request = urllib.request.Request(
+            f"{self.portal}/_admin/faults",
+            data=json.dumps(faults).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {PORTAL_TOKEN}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
 
     def send(self, sender: str, message: object) -> tuple[int, list[dict]]:
         """POSTs to the REST channel; returns status and the bot's messages."""
@@ -68,7 +80,7 @@ class Bot:
 @pytest.fixture(scope="session")
 def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     logs = tmp_path_factory.mktemp("servers")
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
     env = {
         **TEST_ENV,
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
@@ -82,9 +94,22 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "CATALOGUE": str(MINI),
         "INDEX_DIR": str(logs / "index"),
         "DESK_DB": str(logs / "desk.db"),
+        "PORTAL_API_URL": f"http://127.0.0.1:{portal_port}",
+        "PORTAL_API_TOKEN": PORTAL_TOKEN,
         "SANIC_HOST": "127.0.0.1",  # the action server's bind address
     }
     commands = {
+        "portal.log": [
+            str(ACTIONS_PY),
+            "-m",
+            "portal.simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(portal_port),
+            "--token",
+            PORTAL_TOKEN,
+        ],
         "actions.log": [
             str(ACTIONS_PY),
             "-m",
@@ -122,9 +147,12 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             for name, command in commands.items()
         ]
     try:
-        wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[0])
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[1])
-        yield Bot(f"http://127.0.0.1:{rasa_port}", logs / "desk.db")
+        wait_until_up(f"http://127.0.0.1:{portal_port}/health", processes[0])
+        wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[1])
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[2])
+        yield Bot(
+            f"http://127.0.0.1:{rasa_port}", logs / "desk.db", f"http://127.0.0.1:{portal_port}"
+        )
     finally:
         for process in processes:
             process.terminate()
@@ -133,6 +161,6 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for name in ("rasa.log", "actions.log"):
+        for name in ("rasa.log", "actions.log", "portal.log"):
             text = (logs / name).read_text(errors="replace")
             assert "Traceback" not in text, f"{name} has a traceback:\n{text[-4000:]}"

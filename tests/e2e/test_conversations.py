@@ -97,8 +97,8 @@ def test_honest_when_nothing_matches_and_with_bad_buttons(bot: Bot) -> None:
 
 def test_two_fallbacks_in_a_row_hand_over(bot: Bot) -> None:
     user = "e2e-conv-4"
-    bot.send(user, "xyzzy qwrtp")
-    _, replies = bot.send(user, "plugh zxcvb")
+    bot.send(user, "asdf jkl qwerty")
+    _, replies = bot.send(user, "fjdksl ruwoq")
     assert "phiếu số" in texts(replies) and TEST_HOTLINE in texts(replies)
 
 

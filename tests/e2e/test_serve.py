@@ -1,4 +1,5 @@
-"""`make run`'s launcher: starts both servers, prints the URLs, Ctrl-C stops all."""
+"""`make run`'s launcher: starts the servers (and the portal simulator),
+prints the URLs, Ctrl-C stops all."""
 
 import os
 import signal
@@ -11,7 +12,7 @@ from tests.e2e.conftest import ACTIONS_PY, free_port, wait_until_up
 
 
 def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: Path) -> None:
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
     env = {
         **TEST_ENV,
         "RASA_BIN": str(VENV_BIN / "rasa"),
@@ -25,6 +26,10 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         "TRACKER_DB_HOST": "",
         "TRACKER_DB_USER": "",
         "TRACKER_DB_PASSWORD": "",
+        "PORTAL_API_URL": "",  # so the launcher starts the simulator
+        "PORTAL_SIM_PORT": str(portal_port),
+        "PORTAL_API_TOKEN": "",
+        "DESK_DB": str(tmp_path / "desk.db"),
     }
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
@@ -44,11 +49,13 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         printed = log.read_text()
         assert f"http://localhost:{rasa_port}/webhooks/rest/webhook" in printed
         assert f"http://localhost:{action_port}/health" in printed
+        assert f"http://127.0.0.1:{portal_port}" in printed
     finally:
         os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         serve.wait(timeout=60)
     time.sleep(1)
     left = subprocess.run(
-        ["pgrep", "-f", f"--port {rasa_port}|--port {action_port}"], capture_output=True
+        ["pgrep", "-f", f"--port {rasa_port}|--port {action_port}|--port {portal_port}"],
+        capture_output=True,
     )
     assert left.stdout == b"", left.stdout
