@@ -36,7 +36,7 @@ export PORTAL_API_TOKEN ?=
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
@@ -46,6 +46,7 @@ help:
 	@echo "make eval-retrieval QUESTIONS=<jsonl> [CATALOGUE=<jsonl>] - search metrics"
 	@echo "make eval-answers QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]    - first-reply accuracy over REST"
 	@echo "make bench-answers                                        - REST latency, 1 and 20 users"
+	@echo "make bench-status                                         - status lookups: healthy, outage, faults"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
@@ -97,6 +98,10 @@ bench-answers: install $(MODEL)
 	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
 	@$(RASA_PY) -m tools.answer_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval \
 		bench --users 1,20
+
+# Status lookups end to end: healthy, portal down, 1,000 with 20% faults.
+bench-status: install $(MODEL)
+	@$(RASA_PY) -m tools.status_bench
 
 lint: install
 	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools
