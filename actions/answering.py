@@ -175,8 +175,7 @@ class ActionChooseProcedure(Action):
             search = searcher()
         except SearchUnavailableError:
             return [SlotSet("pending_choices", None), *unavailable(dispatcher)]
-        by_code = {p.code: p for p in search.procedures}
-        choices = [by_code[c] for c in codes if isinstance(c, str) and c in by_code]
+        choices = [search.by_code[c] for c in codes if isinstance(c, str) and c in search.by_code]
         choice = pick_choice(text, choices, code)
         if choice is not None:
             aspect = tracker.get_slot("aspect") or "overview"

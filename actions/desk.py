@@ -118,20 +118,19 @@ class Desk:
         return ticket_id
 
     def open_ticket_for(self, sender: str) -> Ticket | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT id, sender, procedure_code, reason, status, opened_at FROM tickets"
-                " WHERE sender = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1",
-                (sender,),
-            ).fetchone()
-        return Ticket(*row) if row else None
+        return self._one_ticket(
+            "sender = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1", sender
+        )
 
     def ticket(self, ticket_id: int) -> Ticket | None:
+        return self._one_ticket("id = ?", ticket_id)
+
+    def _one_ticket(self, where: str, value: object) -> Ticket | None:
         with self._connect() as db:
             row = db.execute(
                 "SELECT id, sender, procedure_code, reason, status, opened_at FROM tickets"
-                " WHERE id = ?",
-                (ticket_id,),
+                f" WHERE {where}",
+                (value,),
             ).fetchone()
         return Ticket(*row) if row else None
 

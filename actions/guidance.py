@@ -83,7 +83,7 @@ def decide(
     a real catalogue code; a tampered one is ignored. `context_code` is the
     procedure already under discussion.
     """
-    by_code = _by_code(searcher)
+    by_code = searcher.by_code
     if chosen_code and chosen_code in by_code:
         return Decision("answer", aspect, by_code[chosen_code], query=text)
     context = by_code.get(context_code or "")
@@ -113,14 +113,6 @@ def decide(
         second=_second_procedure(searcher, text, best),
         query=text,
     )
-
-
-def _by_code(searcher: Searcher) -> dict[str, Procedure]:
-    cached = getattr(searcher, "_guidance_by_code", None)
-    if cached is None:
-        cached = {p.code: p for p in searcher.procedures}
-        searcher._guidance_by_code = cached  # type: ignore[attr-defined]
-    return cached
 
 
 def _related(result: Result) -> tuple[Procedure, ...]:

@@ -191,6 +191,7 @@ class Searcher:
         qualifiers: Qualifiers | None = None,
     ) -> None:
         self.procedures = list(procedures)
+        self.by_code = {p.code: p for p in self.procedures}
         self.embedder = embedder
         self.vectors = vectors
         self.restorer = restorer

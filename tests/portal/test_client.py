@@ -5,12 +5,11 @@ simulator never gives (huge bodies, bare 404s, someone else's application)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,21 +32,12 @@ from portal.client import (
     mask_code,
 )
 from portal.simulator import SIMULATOR, Faults, Simulator, load_applications, make_app, serving
+from tests.portal.conftest import synchronously
 
 TOKEN = "test-token"
 DEMO = load_applications()
 CODE = "H12.36-241125-0019"  # in the demo data
 FAST = {"total_timeout": 1.0, "read_timeout": 0.5}  # timeouts that keep tests quick
-
-
-def synchronously(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Runs an async test in a fresh event loop (no pytest plugin needed)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 @asynccontextmanager

@@ -3,8 +3,6 @@ over real loopback HTTP with a plain aiohttp client."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import os
 import re
@@ -14,7 +12,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -35,6 +33,7 @@ from portal.simulator import (
     serving,
 )
 from tests.conftest import ROOT
+from tests.portal.conftest import synchronously
 
 TOKEN = "sim-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -43,16 +42,6 @@ TODAY = datetime(2026, 11, 28, tzinfo=timezone(timedelta(hours=7)))
 UNFINISHED = {"received", "in_progress", "needs_supplement"}
 # DESIGN.md: letters, digits, dots and dashes, 10-40 characters.
 CODE_FORMAT = re.compile(r"[A-Za-z0-9.\-]{10,40}")
-
-
-def synchronously(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Runs an async test in a fresh event loop (no pytest plugin needed)."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return run
 
 
 @asynccontextmanager
