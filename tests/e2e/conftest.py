@@ -21,6 +21,8 @@ MINI = ROOT / "tests" / "data" / "mini_catalogue.jsonl"  # the actions' catalogu
 ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
 TEST_HOTLINE = "1900 0000"
 PORTAL_TOKEN = "e2e-portal-token"
+# The Zalo OA the Rasa server answers for; the fake Zalo API knows the same secrets.
+ZALO_APP_ID, ZALO_OA_SECRET, ZALO_APP_SECRET = "e2e-app", "e2e-oa-secret", "e2e-app-secret"
 
 
 def free_port() -> int:
@@ -48,6 +50,7 @@ class Bot:
     url: str
     desk: Path  # the help-desk database the action server writes
     portal: str  # the portal simulator's URL (faults set through /_admin/faults)
+    zalo_api: str  # the fake Zalo API's URL (deliveries read through /_admin/messages)
 
     def portal_faults(self, **faults: object) -> dict:
         """Sets the simulator's fault knobs (latency_ms, error_rate, outage, ...)."""
@@ -80,7 +83,8 @@ class Bot:
 @pytest.fixture(scope="session")
 def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     logs = tmp_path_factory.mktemp("servers")
-    rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
+    rasa_port, action_port, portal_port, zalo_port = (free_port() for _ in range(4))
+    zalo_api = f"http://127.0.0.1:{zalo_port}"
     env = {
         **TEST_ENV,
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
@@ -97,6 +101,14 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "PORTAL_API_URL": f"http://127.0.0.1:{portal_port}",
         "PORTAL_API_TOKEN": PORTAL_TOKEN,
         "SANIC_HOST": "127.0.0.1",  # the action server's bind address
+        "ZALO_APP_ID": ZALO_APP_ID,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+        "ZALO_APP_SECRET": ZALO_APP_SECRET,
+        "ZALO_API_BASE": zalo_api,
+        "ZALO_OAUTH_BASE": zalo_api,
+        "ZALO_ACCESS_TOKEN": "access-0",
+        "ZALO_REFRESH_TOKEN": "refresh-0",
+        "ZALO_STORE_URL": str(logs / "zalo.db"),
     }
     commands = {
         "portal.log": [
@@ -109,6 +121,17 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             str(portal_port),
             "--token",
             PORTAL_TOKEN,
+        ],
+        "zalo.log": [
+            str(ACTIONS_PY),
+            "-m",
+            "tools.fake_zalo",
+            "--port",
+            str(zalo_port),
+            "--app-id",
+            ZALO_APP_ID,
+            "--app-secret",
+            ZALO_APP_SECRET,
         ],
         "actions.log": [
             str(ACTIONS_PY),
@@ -148,10 +171,14 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         ]
     try:
         wait_until_up(f"http://127.0.0.1:{portal_port}/health", processes[0])
-        wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[1])
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[2])
+        wait_until_up(f"{zalo_api}/health", processes[1])
+        wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[2])
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[3])
         yield Bot(
-            f"http://127.0.0.1:{rasa_port}", logs / "desk.db", f"http://127.0.0.1:{portal_port}"
+            f"http://127.0.0.1:{rasa_port}",
+            logs / "desk.db",
+            f"http://127.0.0.1:{portal_port}",
+            zalo_api,
         )
     finally:
         for process in processes:
@@ -161,6 +188,6 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for name in ("rasa.log", "actions.log", "portal.log"):
+        for name in commands:
             text = (logs / name).read_text(errors="replace")
             assert "Traceback" not in text, f"{name} has a traceback:\n{text[-4000:]}"
