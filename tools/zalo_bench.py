@@ -62,7 +62,7 @@ async def _post(
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
 async def _messages(session: aiohttp.ClientSession, api: str) -> list[dict]:
@@ -88,17 +88,23 @@ async def _settle(
 async def acknowledgement(url: str, api: str, concurrency: int, rounds: int) -> dict:
     async with aiohttp.ClientSession() as session:
         times: list[float] = []
+        sent: dict[str, float] = {}
         for round_ in range(rounds):
+            users = [f"ack-{round_}-{i}" for i in range(concurrency)]
             events = [
-                _event(f"ack-{round_}-{i}", BENCH_QUESTIONS[i % len(BENCH_QUESTIONS)])
-                for i in range(concurrency)
+                _event(user, BENCH_QUESTIONS[i % len(BENCH_QUESTIONS)])
+                for i, user in enumerate(users)
             ]
+            sent.update(dict.fromkeys(users, time.time()))
             results = await asyncio.gather(*(_post(session, url, e) for e in events))
             assert all(status == "accepted" for _, status in results), results
             times += [ms for ms, _ in results]
             await asyncio.sleep(0.5)
         delivered = await _settle(session, api, quiet_s=3, timeout_s=600)
-    users = {m["user_id"] for m in delivered}
+    first: dict[str, float] = {}
+    for message in delivered:
+        first.setdefault(message["user_id"], message["at"])
+    waits = [first[user] - at for user, at in sent.items() if user in first]
     return {
         "test": "acknowledgement",
         "events": len(times),
@@ -107,7 +113,10 @@ async def acknowledgement(url: str, api: str, concurrency: int, rounds: int) -> 
         "ack_p95_ms": _percentile(times, 0.95),
         "ack_p99_ms": _percentile(times, 0.99),
         "ack_max_ms": round(max(times), 1),
-        "users_answered": len(users),
+        "users_answered": len(waits),
+        # From sending to the first reply reaching Zalo, bursts queueing included.
+        "first_reply_p50_s": _percentile(waits, 0.5),
+        "first_reply_p95_s": _percentile(waits, 0.95),
     }
 
 

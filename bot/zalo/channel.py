@@ -35,7 +35,14 @@ MAX_BODY_BYTES = 64 * 1024
 # A message longer than this is cut before NLU (Zalo itself caps user text).
 MAX_TEXT_CHARS = 4000
 # Turns processed at once in this process; more wait their turn in memory.
-MAX_CONCURRENT_TURNS = 16
+# A turn's NLU and policies run on the event loop that also acknowledges
+# events, so few at once keeps acknowledgements quick; turns mostly wait on
+# the action server anyway.
+MAX_CONCURRENT_TURNS = 4
+# Acknowledgements first: a turn starts once no event has come in for
+# QUIET_S, or after MAX_DEFER_S whatever the traffic.
+QUIET_S = 0.05
+MAX_DEFER_S = 1.0
 # On shutdown, accepted events get this long to finish before the server stops.
 DRAIN_S = 10.0
 ONLY_TEXT = (
@@ -147,6 +154,7 @@ class ZaloInput(InputChannel):
         self._tasks: set[asyncio.Task] = set()
         self._users: dict[str, tuple[asyncio.Lock, int]] = {}
         self._slots: asyncio.Semaphore | None = None
+        self._last_event = 0.0  # time.monotonic() of the latest webhook call
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("zalo_webhook", __name__)
@@ -169,6 +177,7 @@ class ZaloInput(InputChannel):
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> HTTPResponse:
         """Checks and acknowledges one event; the bot's turn runs in the background."""
+        self._last_event = time.monotonic()
         if not self.config.enabled or self.store is None:
             return response.json({"error": "zalo channel not configured"}, status=503)
         body = request.body or b""
@@ -222,6 +231,7 @@ class ZaloInput(InputChannel):
         self._users[event.user_id] = (lock, waiting + 1)
         try:
             async with lock, self._slots:
+                await self._quiet()
                 await self._handle(event, on_new_message)
         except Exception:
             logger.exception("Zalo event for %s failed", mask_user(event.user_id))
@@ -231,6 +241,14 @@ class ZaloInput(InputChannel):
                 del self._users[event.user_id]
             else:
                 self._users[event.user_id] = (lock, waiting - 1)
+
+    async def _quiet(self) -> None:
+        """Waits until the webhook has been idle for QUIET_S (at most MAX_DEFER_S)."""
+        give_up = time.monotonic() + MAX_DEFER_S
+        while (idle := time.monotonic() - self._last_event) < QUIET_S:
+            if time.monotonic() >= give_up:
+                return
+            await asyncio.sleep(QUIET_S - idle)
 
     async def _handle(
         self, event: Event, on_new_message: Callable[[UserMessage], Awaitable[Any]]

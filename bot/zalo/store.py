@@ -99,6 +99,7 @@ class SQLiteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._claims = 0
+        self._claim_db: sqlite3.Connection | None = None
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
@@ -124,14 +125,21 @@ class SQLiteStore:
         return await asyncio.to_thread(self._run, sql, params)
 
     async def claim(self, key: str) -> bool:
+        """Runs on the event loop itself, on one open connection.
+
+        Every webhook call claims, and the acknowledgement must not queue
+        behind a thread hop: an insert here takes well under a millisecond.
+        """
         now = time.time()
         self._claims += 1
+        if self._claim_db is None:
+            self._claim_db = self._connect()
         if self._claims % self._PRUNE_EVERY == 0:
-            await self._call("DELETE FROM seen WHERE at < ?", (now - SEEN_TTL_S,))
-        changed, _ = await self._call(
+            self._claim_db.execute("DELETE FROM seen WHERE at < ?", (now - SEEN_TTL_S,))
+        cursor = self._claim_db.execute(
             "INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", (key, now)
         )
-        return changed == 1
+        return cursor.rowcount == 1
 
     async def tokens(self) -> Tokens | None:
         _, rows = await self._call(
@@ -185,7 +193,9 @@ class SQLiteStore:
         return json.loads(rows[0][0]) if rows else []
 
     async def close(self) -> None:
-        """Nothing stays open between calls."""
+        if self._claim_db is not None:
+            self._claim_db.close()
+            self._claim_db = None
 
 
 # Deletes the lease only if this holder still owns it (it may have expired and
