@@ -36,7 +36,7 @@ export PORTAL_API_TOKEN ?=
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
@@ -47,6 +47,8 @@ help:
 	@echo "make eval-answers QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]    - first-reply accuracy over REST"
 	@echo "make bench-answers                                        - REST latency, 1 and 20 users"
 	@echo "make bench-status                                         - status lookups: healthy, outage, faults"
+	@echo "make bench-widget                                         - portal widget: send to answer on screen"
+	@echo "make bench-zalo                                           - Zalo webhook: acknowledgement times, retried events"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
@@ -60,7 +62,13 @@ $(ACTIONS_VENV)/.installed: requirements/actions.txt requirements/actions.lock
 	$(ACTIONS_PY) -m pip install -q --disable-pip-version-check -r requirements/actions.txt -c requirements/actions.lock
 	touch $@
 
-install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed
+# The portal widget's browser assets (socket.io-client), exactly as locked.
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || { echo "npm not found: install Node.js (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed node_modules/.package-lock.json
 
 # Retrains only when the data, domain, config or NLU code changed.
 $(MODEL): $(RASA_VENV)/.installed $(NLU_SOURCES)
@@ -103,18 +111,28 @@ bench-answers: install $(MODEL)
 bench-status: install $(MODEL)
 	@$(RASA_PY) -m tools.status_bench
 
+# The portal widget in headless Chromium: send to the first answer bubble on screen.
+bench-widget: install $(MODEL)
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	@$(RASA_PY) -m tools.widget_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
+
+# The Zalo webhook under 50 concurrent events, and 200 events each retried.
+bench-zalo: install $(MODEL)
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	@$(RASA_PY) -m tools.zalo_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
+
 lint: install
-	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools
+	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools widget
 
 test: install
-	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal
-	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
+	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools widget
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget
+	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/zalo tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal
-	$(RASA_PY) -m pytest -q tests/bot
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget
+	$(RASA_PY) -m pytest -q tests/bot tests/zalo
 
 eval-nlu: install $(MODEL)
 	@test -n "$(INTENTS)" || { echo "usage: make eval-nlu INTENTS=<jsonl>"; exit 2; }

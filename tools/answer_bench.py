@@ -50,10 +50,12 @@ def _free_port() -> int:
 
 
 class Stack:
-    """tools/serve.sh on free ports, stopped on exit."""
+    """tools/serve.sh on free ports, stopped on exit: `url` is the REST
+    webhook, `widget_url` the portal page with the chat widget."""
 
     def __init__(self, catalogue: Path, index_dir: Path, model: Path) -> None:
         self.rasa_port, self.action_port = _free_port(), _free_port()
+        self.widget_port = _free_port()
         self.env = {
             **os.environ,
             "RASA_BIN": str(ROOT / ".venv/rasa/bin/rasa"),
@@ -70,8 +72,11 @@ class Stack:
             "TRACKER_DB_USER": "",
             "TRACKER_DB_PASSWORD": "",
             "DESK_DB": str(ROOT / "run" / "bench-desk.db"),
+            "WIDGET_PORT": str(self.widget_port),
+            "WIDGET_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
         }
         self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+        self.widget_url = f"http://127.0.0.1:{self.widget_port}/"
 
     def __enter__(self) -> Stack:
         (ROOT / "run").mkdir(exist_ok=True)

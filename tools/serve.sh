@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Starts the action server and the Rasa server on localhost, prints their URLs,
-# and stops both on Ctrl-C (or when either one dies). Called by `make run`.
+# Starts the action server, the Rasa server and the portal widget's page on
+# localhost, prints their URLs, and stops all on Ctrl-C (or when any one dies).
+# Called by `make run`.
 set -euo pipefail
 
 : "${RASA_BIN:?}" "${ACTIONS_PY:?}" "${MODEL:?}" "${RASA_PORT:=5005}" "${ACTION_PORT:=5055}"
+: "${WIDGET_PORT:=8080}"
+# The Rasa server as the visitor's browser reaches it (the widget's socket).
+: "${WIDGET_RASA_URL:=http://localhost:$RASA_PORT}"
 # Loopback by default; BIND_ADDRESS=0.0.0.0 to serve other machines (containers).
 : "${BIND_ADDRESS:=127.0.0.1}"
 pids=()
@@ -41,9 +45,14 @@ pids+=($!)
   --interface "$BIND_ADDRESS" --port "$RASA_PORT" \
   --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
+# The demo portal page with the chat widget (widget/; assets from node_modules).
+"$ACTIONS_PY" -m widget --host "$BIND_ADDRESS" --port "$WIDGET_PORT" \
+  --rasa-url "$WIDGET_RASA_URL" &
+pids+=($!)
 
-wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[-2]}"
-wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[-1]}"
+wait_for "http://localhost:$WIDGET_PORT/health" "portal widget" "${pids[-1]}"
+wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[-3]}"
+wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[-2]}"
 cat <<MSG
 
   Rasa REST:      http://localhost:$RASA_PORT/webhooks/rest/webhook
@@ -51,6 +60,7 @@ cat <<MSG
   Rasa API:       http://localhost:$RASA_PORT/status
   Action server:  http://localhost:$ACTION_PORT/health
   Portal API:     $PORTAL_API_URL (try a status question with H12.36-241125-0019)
+  Portal widget:  http://localhost:$WIDGET_PORT/
 
   Try: curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"demo","message":"xin chào"}'
   Ctrl-C stops everything.

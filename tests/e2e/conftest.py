@@ -148,6 +148,8 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "--model",
             str(trained_model),
             "--enable-api",
+            "--cors",
+            "*",
             "--interface",
             "127.0.0.1",
             "--port",

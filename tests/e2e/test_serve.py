@@ -1,5 +1,5 @@
-"""`make run`'s launcher: starts the servers (and the portal simulator),
-prints the URLs, Ctrl-C stops all."""
+"""`make run`'s launcher: starts the servers (the portal simulator and the
+widget's page too), prints the URLs, Ctrl-C stops all."""
 
 import os
 import signal
@@ -13,6 +13,7 @@ from tests.e2e.conftest import ACTIONS_PY, free_port, wait_until_up
 
 def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: Path) -> None:
     rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
+    widget_port = free_port()
     env = {
         **TEST_ENV,
         "RASA_BIN": str(VENV_BIN / "rasa"),
@@ -30,6 +31,7 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         "PORTAL_SIM_PORT": str(portal_port),
         "PORTAL_API_TOKEN": "",
         "DESK_DB": str(tmp_path / "desk.db"),
+        "WIDGET_PORT": str(widget_port),
     }
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
@@ -50,12 +52,18 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         assert f"http://localhost:{rasa_port}/webhooks/rest/webhook" in printed
         assert f"http://localhost:{action_port}/health" in printed
         assert f"http://127.0.0.1:{portal_port}" in printed
+        assert f"Portal widget:  http://localhost:{widget_port}/" in printed
+        wait_until_up(f"http://127.0.0.1:{widget_port}/health", serve, timeout=5)
     finally:
         os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         serve.wait(timeout=60)
     time.sleep(1)
     left = subprocess.run(
-        ["pgrep", "-f", f"--port {rasa_port}|--port {action_port}|--port {portal_port}"],
+        [
+            "pgrep",
+            "-f",
+            f"--port {rasa_port}|--port {action_port}|--port {portal_port}|--port {widget_port}",
+        ],
         capture_output=True,
     )
     assert left.stdout == b"", left.stdout
