@@ -36,7 +36,7 @@ export PORTAL_API_TOKEN ?=
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo bench-console clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
@@ -49,6 +49,7 @@ help:
 	@echo "make bench-status                                         - status lookups: healthy, outage, faults"
 	@echo "make bench-widget                                         - portal widget: send to answer on screen"
 	@echo "make bench-zalo                                           - Zalo webhook: acknowledgement times, retried events"
+	@echo "make bench-console                                        - staff console: typing stops to results on screen"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
@@ -121,17 +122,22 @@ bench-zalo: install $(MODEL)
 	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
 	@$(RASA_PY) -m tools.zalo_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
 
+# The staff console in headless Chromium: typing stops to the results on screen.
+bench-console: install
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	@$(RASA_PY) -m tools.console_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
+
 lint: install
-	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools widget
+	$(RASA_VENV)/bin/ruff check bot actions console index portal tests tools widget
 
 test: install
-	$(RASA_VENV)/bin/ruff check bot actions index portal tests tools widget
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget
+	$(RASA_VENV)/bin/ruff check bot actions console index portal tests tools widget
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget tests/console
 	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/zalo tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget tests/console
 	$(RASA_PY) -m pytest -q tests/bot tests/zalo
 
 eval-nlu: install $(MODEL)

@@ -56,8 +56,12 @@ def answer(procedure: Procedure, aspect: str) -> list[str]:
     return split(render(procedure), procedure)
 
 
-def overview(procedure: Procedure) -> str:
-    """A short summary for a general question: where, papers, fee, time, online."""
+def overview(procedure: Procedure, buttons: bool = True) -> str:
+    """A short summary for a general question: where, papers, fee, time, online.
+
+    Without `buttons` (text a hotline agent copies into a message or reads out)
+    the closing pointer to the detail buttons is left out.
+    """
     lines = [f"Dạ, thủ tục {title(procedure)}:"]
     lines.append(f"- Cơ quan thực hiện: {procedure.agency or UNKNOWN}.")
     if procedure.documents:
@@ -72,7 +76,8 @@ def overview(procedure: Procedure) -> str:
     lines.append(f"- Lệ phí: {_summary(procedure.channels, 'fee')}.")
     lines.append(f"- Thời gian giải quyết: {_summary(procedure.channels, 'time')}.")
     lines.append(f"- {_online_sentence(procedure)}")
-    lines.append("Anh/chị bấm bên dưới để xem chi tiết từng mục ạ.")
+    if buttons:
+        lines.append("Anh/chị bấm bên dưới để xem chi tiết từng mục ạ.")
     return "\n".join(lines)
 
 

@@ -66,6 +66,18 @@ class Ticket:
     reason: str
     status: str
     opened_at: float
+    claimed_by: str | None = None
+    closed_at: float | None = None
+    closed_by: str | None = None
+
+
+_TICKET_COLUMNS = (
+    "id, sender, procedure_code, reason, status, opened_at, claimed_by, closed_at, closed_by"
+)
+
+
+class TicketConflictError(Exception):
+    """Another staff member holds the ticket, or it is closed already."""
 
 
 def desk_path() -> Path:
@@ -128,11 +140,43 @@ class Desk:
     def _one_ticket(self, where: str, value: object) -> Ticket | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT id, sender, procedure_code, reason, status, opened_at FROM tickets"
-                f" WHERE {where}",
-                (value,),
+                f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE {where}", (value,)
             ).fetchone()
         return Ticket(*row) if row else None
+
+    def tickets(
+        self, status: str = "open", limit: int = 200, ticket_id: int | None = None
+    ) -> list[dict]:
+        """The queue for staff, newest first: each ticket with its latest line and size."""
+        where = {"open": "status != 'resolved'", "resolved": "status = 'resolved'"}.get(status, "1")
+        if ticket_id is not None:
+            where = f"id = {int(ticket_id)}"
+        with self._connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                f"SELECT {_TICKET_COLUMNS},"
+                " (SELECT text FROM ticket_messages m WHERE m.ticket_id = t.id"
+                "  ORDER BY rowid DESC LIMIT 1) AS last_text,"
+                " (SELECT COUNT(*) FROM ticket_messages m WHERE m.ticket_id = t.id) AS messages"
+                f" FROM tickets t WHERE {where} ORDER BY opened_at DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def claim(self, ticket_id: int, by: str) -> Ticket:
+        """Marks `by` as handling the ticket; raises TicketConflictError if someone else does."""
+        with self._connect() as db:
+            changed = db.execute(
+                "UPDATE tickets SET claimed_by = ? WHERE id = ? AND status != 'resolved'"
+                " AND (claimed_by IS NULL OR claimed_by = ?)",
+                (by, ticket_id, by),
+            ).rowcount
+        ticket = self.ticket(ticket_id)
+        if ticket is None:
+            raise KeyError(ticket_id)
+        if not changed:
+            raise TicketConflictError(ticket)
+        return ticket
 
     def add_message(self, ticket_id: int, author: str, text: str) -> None:
         with self._connect() as db:
@@ -140,6 +184,15 @@ class Desk:
                 "INSERT INTO ticket_messages (ticket_id, author, text, at) VALUES (?, ?, ?, ?)",
                 (ticket_id, author, text[:MAX_TEXT], time.time()),
             )
+
+    def entries(self, ticket_id: int) -> list[dict]:
+        """The transcript with times: the bot's copy, later messages and staff notes."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT author, text, at FROM ticket_messages WHERE ticket_id = ? ORDER BY rowid",
+                (ticket_id,),
+            ).fetchall()
+        return [{"author": author, "text": text, "at": at} for author, text, at in rows]
 
     def messages(self, ticket_id: int) -> list[tuple[str, str]]:
         with self._connect() as db:
@@ -174,6 +227,35 @@ class Desk:
                 (procedure_code,),
             ).fetchall()
         return {"up": 0, "down": 0, **dict(rows)}
+
+    def complaints(self, procedure_code: str) -> list[dict]:
+        """Complaints filed while this procedure was in discussion, newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, text, at, consent FROM complaints WHERE procedure_code = ?"
+                " ORDER BY at DESC, id DESC",
+                (procedure_code,),
+            ).fetchall()
+        return [
+            {"id": i, "text": text, "at": at, "consent": None if c is None else bool(c)}
+            for i, text, at, c in rows
+        ]
+
+    def feedback_summary(self) -> list[dict]:
+        """Votes and complaints per procedure, the most often marked wrong first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT code, SUM(up), SUM(down), SUM(complaints) FROM ("
+                " SELECT procedure_code AS code, vote = 'up' AS up, vote = 'down' AS down,"
+                "  0 AS complaints FROM feedback"
+                " UNION ALL SELECT procedure_code, 0, 0, 1 FROM complaints"
+                "  WHERE procedure_code IS NOT NULL)"
+                " GROUP BY code ORDER BY SUM(down) DESC, SUM(complaints) DESC, code"
+            ).fetchall()
+        return [
+            {"code": code, "up": up, "down": down, "complaints": complaints}
+            for code, up, down, complaints in rows
+        ]
 
     def record_complaint(self, sender: str, text: str, procedure_code: str | None) -> int:
         """Stores a complaint; consent to be contacted is asked next (None until then)."""

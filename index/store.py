@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,8 +109,10 @@ def build(
     texts = [passage_texts(p) for p in catalogue.procedures]
     for passage in PASSAGES:
         vectors = embedder.passages([t[passage] for t in texts], progress=progress)
-        faiss.write_index(_faiss_index(vectors, kind), str(out / _vectors_file(passage)))
-    (out / RECORDS).write_text(json.dumps(current, ensure_ascii=False), encoding="utf-8")
+        with _replacing(out / _vectors_file(passage)) as path:
+            faiss.write_index(_faiss_index(vectors, kind), str(path))
+    with _replacing(out / RECORDS) as path:
+        path.write_text(json.dumps(current, ensure_ascii=False), encoding="utf-8")
     manifest = {
         "format": FORMAT,
         "model": embedder.name,
@@ -118,8 +123,24 @@ def build(
         "procedures": len(catalogue.procedures),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    with _replacing(out / MANIFEST) as path:
+        path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return changes
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path to write, moved over `path` in one step when done.
+
+    The action server and the hotline console may both build a small index on
+    start; each file is then either the old one or a whole new one, never torn.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def read_manifest(directory: Path) -> dict:

@@ -55,7 +55,7 @@ class Stack:
 
     def __init__(self, catalogue: Path, index_dir: Path, model: Path) -> None:
         self.rasa_port, self.action_port = _free_port(), _free_port()
-        self.widget_port = _free_port()
+        self.widget_port, self.console_port = _free_port(), _free_port()
         self.env = {
             **os.environ,
             "RASA_BIN": str(ROOT / ".venv/rasa/bin/rasa"),
@@ -74,6 +74,8 @@ class Stack:
             "DESK_DB": str(ROOT / "run" / "bench-desk.db"),
             "WIDGET_PORT": str(self.widget_port),
             "WIDGET_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "CONSOLE_PORT": str(self.console_port),
+            "CONSOLE_DB": str(ROOT / "run" / "bench-console.db"),
         }
         self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
         self.widget_url = f"http://127.0.0.1:{self.widget_port}/"

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 : "${RASA_BIN:?}" "${ACTIONS_PY:?}" "${MODEL:?}" "${RASA_PORT:=5005}" "${ACTION_PORT:=5055}"
-: "${WIDGET_PORT:=8080}"
+: "${WIDGET_PORT:=8080}" "${CONSOLE_PORT:=8090}"
 # The Rasa server as the visitor's browser reaches it (the widget's socket).
 : "${WIDGET_RASA_URL:=http://localhost:$RASA_PORT}"
 # Loopback by default; BIND_ADDRESS=0.0.0.0 to serve other machines (containers).
@@ -49,10 +49,14 @@ pids+=($!)
 "$ACTIONS_PY" -m widget --host "$BIND_ADDRESS" --port "$WIDGET_PORT" \
   --rasa-url "$WIDGET_RASA_URL" &
 pids+=($!)
+# The hotline staff console (console/): search, status, handoff queue.
+"$ACTIONS_PY" -m console serve --host "$BIND_ADDRESS" --port "$CONSOLE_PORT" &
+pids+=($!)
 
-wait_for "http://localhost:$WIDGET_PORT/health" "portal widget" "${pids[-1]}"
-wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[-3]}"
-wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[-2]}"
+wait_for "http://localhost:$CONSOLE_PORT/health" "hotline console" "${pids[-1]}"
+wait_for "http://localhost:$WIDGET_PORT/health" "portal widget" "${pids[-2]}"
+wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[-4]}"
+wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[-3]}"
 cat <<MSG
 
   Rasa REST:      http://localhost:$RASA_PORT/webhooks/rest/webhook
@@ -61,6 +65,7 @@ cat <<MSG
   Action server:  http://localhost:$ACTION_PORT/health
   Portal API:     $PORTAL_API_URL (try a status question with H12.36-241125-0019)
   Portal widget:  http://localhost:$WIDGET_PORT/
+  Staff console:  http://localhost:$CONSOLE_PORT/ (first account: $ACTIONS_PY -m console add-user NAME)
 
   Try: curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"demo","message":"xin chào"}'
   Ctrl-C stops everything.

@@ -193,3 +193,58 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         for name in commands:
             text = (logs / name).read_text(errors="replace")
             assert "Traceback" not in text, f"{name} has a traceback:\n{text[-4000:]}"
+
+
+@dataclass
+class Console:
+    url: str
+    username: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+def console(bot: Bot) -> Iterator[Console]:
+    """The hotline console on a free port, over the bot's desk database and portal,
+    with one staff account made by its CLI."""
+    logs = bot.desk.parent
+    port = free_port()
+    env = {
+        **TEST_ENV,
+        "CATALOGUE": str(MINI),
+        "INDEX_DIR": str(logs / "console-index"),
+        "DESK_DB": str(bot.desk),
+        "CONSOLE_DB": str(logs / "console.db"),
+        "PORTAL_API_URL": bot.portal,
+        "PORTAL_API_TOKEN": PORTAL_TOKEN,
+    }
+    account = Console(f"http://127.0.0.1:{port}", "tongdai1", "mật khẩu thử nghiệm 1")
+    add_user = ["add-user", account.username, "--name", "Nguyễn Thị Lan", "--password-stdin"]
+    made = subprocess.run(
+        [str(ACTIONS_PY), "-m", "console", *add_user],
+        input=account.password + "\n",
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    with open(logs / "console.log", "w") as log:
+        process = subprocess.Popen(
+            [str(ACTIONS_PY), "-m", "console", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(f"{account.url}/health", process)
+        yield account
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        text = (logs / "console.log").read_text(errors="replace")
+        assert "Traceback" not in text, f"console.log has a traceback:\n{text[-4000:]}"

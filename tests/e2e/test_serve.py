@@ -13,7 +13,7 @@ from tests.e2e.conftest import ACTIONS_PY, free_port, wait_until_up
 
 def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: Path) -> None:
     rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
-    widget_port = free_port()
+    widget_port, console_port = free_port(), free_port()
     env = {
         **TEST_ENV,
         "RASA_BIN": str(VENV_BIN / "rasa"),
@@ -32,6 +32,8 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         "PORTAL_API_TOKEN": "",
         "DESK_DB": str(tmp_path / "desk.db"),
         "WIDGET_PORT": str(widget_port),
+        "CONSOLE_PORT": str(console_port),
+        "CONSOLE_DB": str(tmp_path / "console.db"),
     }
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
@@ -54,6 +56,8 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         assert f"http://127.0.0.1:{portal_port}" in printed
         assert f"Portal widget:  http://localhost:{widget_port}/" in printed
         wait_until_up(f"http://127.0.0.1:{widget_port}/health", serve, timeout=5)
+        assert f"Staff console:  http://localhost:{console_port}/" in printed
+        wait_until_up(f"http://127.0.0.1:{console_port}/health", serve, timeout=5)
     finally:
         os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         serve.wait(timeout=60)
@@ -62,7 +66,8 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         [
             "pgrep",
             "-f",
-            f"--port {rasa_port}|--port {action_port}|--port {portal_port}|--port {widget_port}",
+            f"--port {rasa_port}|--port {action_port}|--port {portal_port}|--port {widget_port}"
+            f"|--port {console_port}",
         ],
         capture_output=True,
     )
