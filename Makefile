@@ -33,10 +33,12 @@ export DESK_DB ?= run/desk.db
 # Empty: `make run` starts the portal simulator and points the bot at it.
 export PORTAL_API_URL ?=
 export PORTAL_API_TOKEN ?=
+# 1: `make run` trains the query adapter if missing and the bot uses it (an option: README).
+export QUERY_ADAPTER ?= 0
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo bench-console clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo bench-console adapt adapt-queries eval-adapted clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
@@ -49,6 +51,9 @@ help:
 	@echo "make bench-status                                         - status lookups: healthy, outage, faults"
 	@echo "make bench-widget                                         - portal widget: send to answer on screen"
 	@echo "make bench-zalo                                           - Zalo webhook: acknowledgement times, retried events"
+	@echo "make adapt                                                - fine-tune the embedding model on catalogue pairs (~30 min)"
+	@echo "make adapt-queries                                        - train the query adapter (minutes)"
+	@echo "make eval-adapted QUESTIONS=<jsonl>                       - base, query adapter, fine-tuned side by side"
 	@echo "make bench-console                                        - staff console: typing stops to results on screen"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
@@ -82,6 +87,7 @@ train: $(MODEL)
 run: install $(MODEL)
 	@mkdir -p run
 	$(ACTIONS_PY) -m index build --if-stale
+	@if [ "$(QUERY_ADAPTER)" = 1 ]; then $(ACTIONS_PY) -m index adapt --adapter --if-stale; fi
 	RASA_BIN=$(RASA_VENV)/bin/rasa ACTIONS_PY=$(ACTIONS_PY) MODEL=$(MODEL) tools/serve.sh
 
 # The search index over $(CATALOGUE) (default: the seed catalogue in index/data).
@@ -94,6 +100,25 @@ eval-retrieval: $(ACTIONS_VENV)/.installed
 	@$(ACTIONS_PY) -m index --index models/index-eval \
 		--catalogue "$(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)" \
 		eval --questions "$(QUESTIONS)"
+
+# Domain adaptation (index/adapt.py), on the national catalogue unless CATALOGUE=.
+# The fine-tune is a build step: models/adapted/ with a manifest; EMBEDDER=adapted uses it.
+adapt: $(ACTIONS_VENV)/.installed
+	$(ACTIONS_PY) -m index --catalogue "$(ANSWER_CATALOGUE)" adapt
+
+adapt-queries: $(ACTIONS_VENV)/.installed
+	$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" adapt --adapter
+
+# Base model, query adapter and fine-tuned model (those that exist), one after another.
+eval-adapted: $(ACTIONS_VENV)/.installed
+	@test -n "$(QUESTIONS)" || { echo "usage: make eval-adapted QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" \
+		--no-adapter eval --questions "$(QUESTIONS)"
+	@if [ -f models/index-eval/adapter.json ]; then $(ACTIONS_PY) -m index --index models/index-eval \
+		--catalogue "$(ANSWER_CATALOGUE)" eval --questions "$(QUESTIONS)"; fi
+	@if [ -f models/adapted/manifest.json ]; then $(ACTIONS_PY) -m index --index models/index-eval-adapted \
+		--catalogue "$(ANSWER_CATALOGUE)" --embedder adapted eval --questions "$(QUESTIONS)"; fi
 
 # Guidance answers end to end over REST (starts the stack on free ports).
 ANSWER_CATALOGUE = $(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)

@@ -23,6 +23,7 @@ from actions.guidance import Decision, decide, pick_choice
 from actions.handoff import hotline_number
 from actions.routing import route
 from index.catalogue import Procedure
+from index.coverage import Elsewhere
 
 logger = logging.getLogger(__name__)
 preload()
@@ -116,6 +117,9 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
         )
         return [SlotSet("aspect", aspect)]
     # not_found
+    if decision.elsewhere is not None:
+        dispatcher.utter_message(text=elsewhere_text(decision.elsewhere))
+        return [SlotSet("pending_choices", None)]
     text = "Dạ, em chưa tìm thấy thủ tục phù hợp với câu hỏi này trong danh mục thủ tục hành chính."
     buttons = []
     if decision.related:
@@ -128,6 +132,22 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
     )
     dispatcher.utter_message(text=text, buttons=buttons)
     return [SlotSet("pending_choices", None)]
+
+
+def elsewhere_text(need: Elsewhere) -> str:
+    """An honest "not in the catalogue": who serves the need, where to ask instead."""
+    if need.ministry is None:
+        return (
+            f"Dạ, em là trợ lý tra cứu thủ tục hành chính nên chưa trả lời được câu hỏi về "
+            f'{need.field} ạ. Anh/chị cần hỏi thủ tục nào (ví dụ: "làm lại căn cước"), '
+            "em xin hướng dẫn ạ."
+        )
+    return (
+        f"Dạ, việc này thuộc lĩnh vực {need.field} của {need.ministry}, hiện chưa có trong "
+        "danh mục thủ tục em tra cứu được, nên em không dám hướng dẫn kẻo sai ạ. Anh/chị vui "
+        "lòng tra cứu tại Cổng Dịch vụ công quốc gia (dichvucong.gov.vn) hoặc gọi tổng đài "
+        f"{hotline_number()} để được cán bộ hướng dẫn ạ."
+    )
 
 
 def unavailable(dispatcher: CollectingDispatcher) -> list[EventType]:

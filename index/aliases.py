@@ -28,6 +28,7 @@ class Aliases:
     """
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = [(normalize(alias), normalize(expansion)) for alias, expansion in pairs]
         self.phrases = [normalize(text) for pair in pairs for text in pair]
         self._expansions: dict[tuple[str, ...], list[str]] = {}
         for alias, expansion in pairs:

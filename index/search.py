@@ -22,8 +22,10 @@ import numpy as np
 
 from bot.text import normalize
 from index.accents import AccentRestorer
+from index.adapter import QueryAdapter
 from index.aliases import Aliases
 from index.catalogue import Procedure
+from index.coverage import Coverage, Elsewhere
 from index.embedders import Embedder
 from index.lexical import BM25, terms
 from index.qualifiers import Qualifiers
@@ -70,6 +72,11 @@ class Settings:
     variant_overlap: float = 0.8
     variant_margin: float = 1.0
     max_variants: int = 4
+    # A question naming a need the catalogue does not cover (index.coverage) is
+    # answered "served elsewhere", unless it also names the best hit outright:
+    # its words cover at least this share of that procedure's name ("bác sĩ
+    # thú y mở phòng khám xin chứng chỉ hành nghề thú y").
+    elsewhere_keep_coverage: float = 0.75
 
     @classmethod
     def for_model(cls, model_name: str) -> Settings:
@@ -102,6 +109,8 @@ class Result:
     hits: tuple[Hit, ...]
     abstained: bool
     variants: tuple[Hit, ...] = ()
+    # Why it abstained, when the question names a need served elsewhere.
+    elsewhere: Elsewhere | None = None
 
     @property
     def ambiguous(self) -> bool:
@@ -189,6 +198,7 @@ class Searcher:
         aliases: Aliases,
         settings: Settings | None = None,
         qualifiers: Qualifiers | None = None,
+        adapter: QueryAdapter | None = None,
     ) -> None:
         self.procedures = list(procedures)
         self.by_code = {p.code: p for p in self.procedures}
@@ -204,6 +214,13 @@ class Searcher:
         self.qualifiers = qualifiers or Qualifiers.load()
         self._qualified = [self.qualifiers.of_name(p.name) for p in self.procedures]
         self._words = [_name_words(p.name) for p in self.procedures]
+        self.adapter = adapter
+        self.coverage = Coverage.load(self.procedures)
+
+    @property
+    def adaptation(self) -> str:
+        """Which domain adaptation the dense channel uses: shown by stats and eval."""
+        return self.adapter.name if self.adapter else "none"
 
     def prepare(self, query: str) -> str:
         """The text both channels see: normalised, accents restored, aliases added."""
@@ -228,6 +245,8 @@ class Searcher:
         vector = self._query_vectors.pop(text, None)
         if vector is None:
             vector = self.embedder.queries([text])
+            if self.adapter is not None:
+                vector = self.adapter.apply(vector)
         self._query_vectors[text] = vector
         if len(self._query_vectors) > QUERY_CACHE:
             self._query_vectors.popitem(last=False)
@@ -275,7 +294,16 @@ class Searcher:
         # Abstention is calibrated on the fused score; the single-channel modes
         # exist as baselines and only rank.
         abstained = mode == "hybrid" and self._abstains(hits[0])
-        return Result(query, expanded, hits, abstained, self._variants(hits))
+        elsewhere = None
+        if mode == "hybrid":
+            elsewhere = self.coverage.elsewhere(query)
+            named = self._name_coverage(int(top[0]), query_terms)
+            if elsewhere is not None and named >= self.settings.elsewhere_keep_coverage:
+                elsewhere = None
+        return Result(
+            query, expanded, hits, abstained or elsewhere is not None, self._variants(hits),
+            elsewhere,
+        )  # fmt: skip
 
     def _variants(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
         """The best hit and the hits just below it whose names nearly repeat it."""

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,10 +23,11 @@ import faiss
 import numpy as np
 
 from index.accents import AccentRestorer, conversational_texts
+from index.adapter import QueryAdapter
 from index.aliases import Aliases
 from index.catalogue import Catalogue, Procedure
 from index.embedders import Embedder
-from index.search import PASSAGES, Searcher, passage_texts
+from index.search import PASSAGES, Searcher, Settings, passage_texts
 
 FORMAT = 2
 MANIFEST, RECORDS = "manifest.json", "records.json"
@@ -150,10 +151,34 @@ def read_manifest(directory: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def matching_adapter(
+    directory: Path, catalogue: Catalogue, embedder: Embedder, settings: Settings
+) -> QueryAdapter | None:
+    """The query adapter saved with the index, if it was trained for this
+    catalogue, this model and this blend of passages; else None (base model)."""
+    adapter = QueryAdapter.load(directory)
+    if adapter is None:
+        return None
+    wanted = {
+        "model": embedder.name,
+        "catalogue_sha256": catalogue.sha256,
+        "details_weight": settings.details_weight,
+    }
+    return adapter if all(adapter.manifest.get(k) == v for k, v in wanted.items()) else None
+
+
 def load(
-    directory: Path, catalogue: Catalogue, embedder: Embedder, aliases: Aliases | None = None
+    directory: Path,
+    catalogue: Catalogue,
+    embedder: Embedder,
+    aliases: Aliases | None = None,
+    use_adapter: bool = True,
 ) -> Searcher:
-    """A Searcher over a built index, refusing one that does not match."""
+    """A Searcher over a built index, refusing one that does not match.
+
+    A query adapter saved beside the index (`python -m index adapt --adapter`)
+    is used when it matches; `use_adapter=False` measures the base model.
+    """
     manifest = read_manifest(directory)
     expected = {
         "format": FORMAT,
@@ -180,10 +205,16 @@ def load(
             )
         vectors[passage] = index
     aliases = aliases if aliases is not None else Aliases.load()
+    settings = Settings.for_model(embedder.name)
+    adapter = matching_adapter(directory, catalogue, embedder, settings) if use_adapter else None
+    if adapter is not None and "min_cosine" in adapter.manifest:
+        settings = replace(settings, min_cosine=adapter.manifest["min_cosine"])
     return Searcher(
         catalogue.procedures,
         embedder,
         vectors,
         restorer_for(catalogue.procedures, aliases.phrases),
         aliases,
+        settings,
+        adapter=adapter,
     )

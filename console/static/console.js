@@ -292,7 +292,7 @@
     try {
       const body = await api("/api/search?" + query, { signal: controller.signal });
       if (seq !== search.seq) return; // a newer search was started meanwhile
-      renderResults(p, body.results || [], body.took_ms);
+      renderResults(p, body.results || [], body.took_ms, body.elsewhere);
     } catch (error) {
       if (seq !== search.seq) return;
       const text = problem(error);
@@ -321,7 +321,10 @@
     return fragment;
   }
 
-  function renderResults(p, results, tookMs) {
+  /* `elsewhere`: the need the question names is served by a ministry the
+   * catalogue does not cover; the bot says so instead of answering, and the
+   * results below are only the nearest names. */
+  function renderResults(p, results, tookMs, elsewhere) {
     const list = $("#results");
     search.results = results;
     search.shownKey = paramsKey(p);
@@ -360,6 +363,13 @@
     if (!p.q) info.textContent = "Nhập từ khóa để tra cứu. ↑/↓ để chọn, Enter để mở.";
     else if (!results.length) info.textContent = "Không tìm thấy thủ tục phù hợp. Thử từ khóa khác hoặc bỏ bộ lọc.";
     else info.textContent = results.length + " kết quả" + (tookMs !== null ? " (" + Math.round(tookMs) + " ms)" : "");
+    if (p.q && elsewhere) {
+      info.textContent =
+        (elsewhere.ministry
+          ? "Có thể thuộc lĩnh vực " + elsewhere.field + " của " + elsewhere.ministry + ", chưa có trong danh mục"
+          : "Không phải thủ tục hành chính (" + elsewhere.field + ")") +
+        " — trợ lý không trả lời câu này. " + info.textContent;
+    }
     if (p.q) {
       const started = search.startedAt;
       requestAnimationFrame(() => {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actions.answering import elsewhere_text
 from actions.guidance import content_syllables, decide, pick_choice
 from index.search import Searcher
 
@@ -54,6 +55,15 @@ def test_two_procedures_in_one_message(search: Searcher) -> None:
 def test_off_catalogue_questions_are_not_answered(search: Searcher) -> None:
     decision = decide(search, "dự báo thời tiết Hà Nội ngày mai", "overview")
     assert decision.kind == "not_found"
+    assert decision.elsewhere is not None and decision.elsewhere.ministry is None
+
+
+def test_a_need_served_by_another_ministry_says_which(search: Searcher) -> None:
+    decision = decide(search, "xin giấy phép lao động cho người nước ngoài ở đâu", "where")
+    assert decision.kind == "not_found" and not decision.related
+    assert decision.elsewhere.ministry == "Bộ Nội vụ"
+    text = elsewhere_text(decision.elsewhere)
+    assert text.startswith("Dạ,") and "Bộ Nội vụ" in text and "chưa có trong danh mục" in text
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,7 @@ def test_search_is_accent_insensitive_filtered_and_highlighted(
                 body = await response.json()
             first = body["results"][0]
             assert first["code"] == "T.000003" and len(body["results"]) <= 10
+            assert body["elsewhere"] is None
             match = first["match"]
             assert match["field"] == "name" and match["label"] == "Tên thủ tục"
             marked = [match["text"][a:b] for a, b in match["spans"]]
@@ -230,6 +231,11 @@ def test_search_is_accent_insensitive_filtered_and_highlighted(
             async with client.get("/api/search", params=params) as response:
                 results = (await response.json())["results"]
             assert results and all("Cấp tỉnh" in r["levels"] for r in results)
+            # A need served by a ministry outside the catalogue is flagged for staff.
+            params = {"q": "xin giấy phép lao động cho người nước ngoài"}
+            async with client.get("/api/search", params=params) as response:
+                body = await response.json()
+            assert body["elsewhere"] == {"ministry": "Bộ Nội vụ", "field": "việc làm"}
             async with client.get("/api/search", params={"q": "   "}) as response:
                 assert (await response.json())["results"] == []
             async with client.get("/api/search", params={"q": "<script>x" * 100}) as response:
