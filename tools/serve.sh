@@ -10,6 +10,9 @@ set -euo pipefail
 : "${WIDGET_RASA_URL:=http://localhost:$RASA_PORT}"
 # Loopback by default; BIND_ADDRESS=0.0.0.0 to serve other machines (containers).
 : "${BIND_ADDRESS:=127.0.0.1}"
+# Rasa's HTTP API reads and rewrites whole conversations: never without a
+# token. Random for this run unless set (the channels need none).
+: "${RASA_API_TOKEN:=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')}"
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -41,7 +44,7 @@ fi
 
 SANIC_HOST="$BIND_ADDRESS" "$ACTIONS_PY" -m rasa_sdk --actions actions --port "$ACTION_PORT" &
 pids+=($!)
-"$RASA_BIN" run --model "$MODEL" --enable-api --cors "*" \
+"$RASA_BIN" run --model "$MODEL" --enable-api --auth-token "$RASA_API_TOKEN" --cors "*" \
   --interface "$BIND_ADDRESS" --port "$RASA_PORT" \
   --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
@@ -56,12 +59,12 @@ pids+=($!)
 wait_for "http://localhost:$CONSOLE_PORT/health" "hotline console" "${pids[-1]}"
 wait_for "http://localhost:$WIDGET_PORT/health" "portal widget" "${pids[-2]}"
 wait_for "http://localhost:$ACTION_PORT/health" "action server" "${pids[-4]}"
-wait_for "http://localhost:$RASA_PORT/status" "Rasa server" "${pids[-3]}"
+wait_for "http://localhost:$RASA_PORT/status?token=$RASA_API_TOKEN" "Rasa server" "${pids[-3]}"
 cat <<MSG
 
   Rasa REST:      http://localhost:$RASA_PORT/webhooks/rest/webhook
   Rasa Socket.IO: http://localhost:$RASA_PORT/socket.io
-  Rasa API:       http://localhost:$RASA_PORT/status
+  Rasa API:       http://localhost:$RASA_PORT/status?token=\$RASA_API_TOKEN (random unless you set it)
   Action server:  http://localhost:$ACTION_PORT/health
   Portal API:     $PORTAL_API_URL (try a status question with H12.36-241125-0019)
   Portal widget:  http://localhost:$WIDGET_PORT/

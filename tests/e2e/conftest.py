@@ -21,6 +21,7 @@ MINI = ROOT / "tests" / "data" / "mini_catalogue.jsonl"  # the actions' catalogu
 ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
 TEST_HOTLINE = "1900 0000"
 PORTAL_TOKEN = "e2e-portal-token"
+RASA_API_TOKEN = "e2e-rasa-api-token"  # the HTTP API is never open without one
 # The Zalo OA the Rasa server answers for; the fake Zalo API knows the same secrets.
 ZALO_APP_ID, ZALO_OA_SECRET, ZALO_APP_SECRET = "e2e-app", "e2e-oa-secret", "e2e-app-secret"
 
@@ -148,6 +149,8 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "--model",
             str(trained_model),
             "--enable-api",
+            "--auth-token",
+            RASA_API_TOKEN,
             "--cors",
             "*",
             "--interface",
@@ -175,7 +178,7 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         wait_until_up(f"http://127.0.0.1:{portal_port}/health", processes[0])
         wait_until_up(f"{zalo_api}/health", processes[1])
         wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[2])
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", processes[3])
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status?token={RASA_API_TOKEN}", processes[3])
         yield Bot(
             f"http://127.0.0.1:{rasa_port}",
             logs / "desk.db",

@@ -5,7 +5,11 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT, TEST_ENV, VENV_BIN
 from tests.e2e.conftest import ACTIONS_PY, free_port, wait_until_up
@@ -34,6 +38,7 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         "WIDGET_PORT": str(widget_port),
         "CONSOLE_PORT": str(console_port),
         "CONSOLE_DB": str(tmp_path / "console.db"),
+        "RASA_API_TOKEN": "serve-test-token",
     }
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
@@ -46,7 +51,13 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
             start_new_session=True,  # its own process group, like a terminal's
         )
     try:
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", serve)
+        rasa = f"http://127.0.0.1:{rasa_port}"
+        wait_until_up(f"{rasa}/status?token=serve-test-token", serve)
+        # Conversations are not readable through the HTTP API without the token.
+        for url in (f"{rasa}/conversations/demo/tracker", f"{rasa}/status"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url, timeout=5)
+            assert refused.value.code == 401, url
         deadline = time.monotonic() + 30
         while "Ctrl-C" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
