@@ -9,6 +9,7 @@ work side by side.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -85,24 +86,35 @@ def desk_path() -> Path:
     return Path(os.environ.get("DESK_DB", "").strip() or DEFAULT_DB)
 
 
+def create(path: Path, schema: str) -> None:
+    """Makes the file and its tables; WAL lets several processes (action
+    server, console) read while one writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(schema)
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """One short-lived connection: commits, or rolls back on error, then closes."""
+    db = sqlite3.connect(path, timeout=10)
+    try:
+        with db:
+            yield db
+    finally:
+        db.close()
+
+
 class Desk:
     """Tickets, votes and complaints in one SQLite file."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or desk_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        create(self.path, _SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:  # commits, or rolls back on error
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     def open_ticket(
         self,

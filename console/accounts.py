@@ -10,16 +10,18 @@ end after CONSOLE_SESSION_HOURS, or CONSOLE_IDLE_MINUTES without use.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from actions.desk import connect, create
 
 __all__ = ["Accounts", "Session", "User", "hash_password", "verify_password"]
 
@@ -104,22 +106,13 @@ class Accounts:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.session_s = session_hours * 3600
         self.idle_s = idle_minutes * 60
         self.clock = clock
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        create(self.path, _SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     def add_user(self, username: str, name: str, password: str) -> User:
         """Creates an account; ValueError for a bad or taken name or a short password."""

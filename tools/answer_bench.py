@@ -133,6 +133,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
+def latency_summary(timings: list[float]) -> dict:
+    """The last line the browser benches print: {"n", "p50_ms", "p95_ms", "max_ms"}."""
+    return {
+        "n": len(timings),
+        "p50_ms": round(percentile(timings, 0.5), 1),
+        "p95_ms": round(percentile(timings, 0.95), 1),
+        "max_ms": round(max(timings, default=0.0), 1),
+    }
+
+
 def evaluate(url: str, questions: Path) -> dict:
     rows = [
         json.loads(line)

@@ -41,7 +41,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.text import fold
-from tools.answer_bench import ROOT, percentile
+from tools.answer_bench import ROOT, latency_summary
 from tools.widget_bench import CHROMEDRIVER, CHROMIUM, chrome
 
 ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
@@ -243,13 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with own_console(args.catalogue, args.index) as (url, username, password):
             timings = run(url, username, password, args.n)
-    summary = {
-        "n": len(timings),
-        "p50_ms": round(percentile(timings, 0.5), 1),
-        "p95_ms": round(percentile(timings, 0.95), 1),
-        "max_ms": round(max(timings), 1),
-    }
-    print(json.dumps(summary), flush=True)
+    print(json.dumps(latency_summary(timings)), flush=True)
     return 0
 
 

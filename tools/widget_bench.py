@@ -32,7 +32,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tools.answer_bench import BENCH_QUESTIONS, ROOT, Stack, percentile
+from tools.answer_bench import BENCH_QUESTIONS, ROOT, Stack, latency_summary
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -158,13 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     with Stack(args.catalogue, args.index, args.model) as stack:
         _wait_up(stack.widget_url + "health")
         timings = run(stack.widget_url, QUESTIONS[: args.n])
-    summary = {
-        "n": len(timings),
-        "p50_ms": round(percentile(timings, 0.5), 1),
-        "p95_ms": round(percentile(timings, 0.95), 1),
-        "max_ms": round(max(timings), 1),
-    }
-    print(json.dumps(summary), flush=True)
+    print(json.dumps(latency_summary(timings)), flush=True)
     return 0
 
 
