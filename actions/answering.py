@@ -136,6 +136,13 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
 
 def elsewhere_text(need: Elsewhere) -> str:
     """An honest "not in the catalogue": who serves the need, where to ask instead."""
+    if need.foreign:
+        return (
+            f"Dạ, {need.field} do Đại sứ quán hoặc Lãnh sự quán của nước anh/chị muốn đến "
+            "giải quyết, không phải thủ tục hành chính của Việt Nam, nên em không hướng dẫn "
+            "được ạ. Anh/chị vui lòng xem trang thông tin của cơ quan đại diện nước đó. Nếu "
+            'cần làm hộ chiếu để đi, anh/chị nhắn "làm hộ chiếu" để em hướng dẫn ạ.'
+        )
     if need.ministry is None:
         return (
             f"Dạ, em là trợ lý tra cứu thủ tục hành chính nên chưa trả lời được câu hỏi về "

@@ -255,7 +255,11 @@ class Console:
         ]
         took = round((time.perf_counter() - started) * 1000, 1)
         need = result.elsewhere
-        elsewhere = {"ministry": need.ministry, "field": need.field} if need else None
+        elsewhere = (
+            {"ministry": need.ministry, "field": need.field, "foreign": need.foreign}
+            if need
+            else None
+        )
         return web.json_response(
             {"query": query, "took_ms": took, "results": results, "elsewhere": elsewhere}
         )

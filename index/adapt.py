@@ -58,7 +58,7 @@ def adapt_queries(
 
     def embed(texts: list[str]) -> np.ndarray:
         # Accents restored and aliases added, exactly as a live query is prepared.
-        prepared = [searcher.prepare(t) for t in texts]
+        prepared = [searcher.prepare(t).expanded for t in texts]
         chunks = range(0, len(prepared), 64)
         if progress:
             from tqdm import tqdm

@@ -64,9 +64,13 @@ class Aliases:
                 i += 1
         return found
 
-    def expand(self, text: str) -> str:
-        """`text` followed by the expansions of the aliases it contains."""
+    def expansions(self, text: str) -> list[str]:
+        """The catalogue's words for the aliases `text` contains, each once."""
         extra: list[str] = []
         for key in self.matches(text):
             extra.extend(e for e in self._expansions[key] if e not in extra)
-        return " ".join([text, *extra]) if extra else text
+        return extra
+
+    def expand(self, text: str) -> str:
+        """`text` followed by the expansions of the aliases it contains."""
+        return " ".join([text, *self.expansions(text)])

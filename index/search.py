@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,11 +24,13 @@ from bot.text import normalize
 from index.accents import AccentRestorer
 from index.adapter import QueryAdapter
 from index.aliases import Aliases
+from index.bank import Bank, BankQuestion, LearnedSource
 from index.catalogue import Procedure
 from index.coverage import Coverage, Elsewhere
 from index.embedders import Embedder
 from index.lexical import BM25, terms
 from index.qualifiers import Qualifiers
+from index.query import Query, weighted_terms
 
 Mode = Literal["hybrid", "lexical", "dense"]
 # How many neighbours to ask an approximate (IVF/HNSW) index for.
@@ -50,6 +52,9 @@ class Settings:
     """
 
     dense_weight: float = 1.0
+    # What a word an alias added counts in BM25 and the name re-rank, against 1.0 for the
+    # citizen's own words (index.query).
+    expansion_weight: float = 0.3
     # The details passage's share of a procedure's cosine similarity.
     details_weight: float = 0.6
     # Re-rank the best `rerank_depth` by how much of the procedure's name the
@@ -77,6 +82,20 @@ class Settings:
     # its words cover at least this share of that procedure's name ("bác sĩ
     # thú y mở phòng khám xin chứng chỉ hành nghề thú y").
     elsewhere_keep_coverage: float = 0.75
+    # The question bank's channel (index.bank): among the query's `bank_neighbours`
+    # nearest bank questions, a procedure gains `bank_weight` times the evidence of its
+    # own, added before the name re-rank. A question's lexical share counts
+    # `bank_lexical` against the rise of its cosine above `bank_floor`; its other codes
+    # get `bank_secondary` of it.
+    bank_weight: float = 5.0
+    bank_lexical: float = 1.0
+    bank_floor: float = 0.88
+    bank_secondary: float = 0.7
+    bank_neighbours: int = 5
+    # Bank evidence this strong means citizens ask for the procedure in these words: it is
+    # answered although its catalogue text is far from them (the cosine floor), or the
+    # question mentions in passing a need served elsewhere ("mất điện thoại", "học bạ").
+    bank_confident: float = 1.0
 
     @classmethod
     def for_model(cls, model_name: str) -> Settings:
@@ -93,6 +112,9 @@ class Hit:
     lexical: float
     dense: float
     matched: tuple[str, ...]
+    # Evidence from the question bank, and the bank question it came from.
+    bank: float = 0.0
+    asked_like: BankQuestion | None = None
 
 
 @dataclass(frozen=True)
@@ -216,16 +238,43 @@ class Searcher:
         self._words = [_name_words(p.name) for p in self.procedures]
         self.adapter = adapter
         self.coverage = Coverage.load(self.procedures)
+        self._positions = {p.code: i for i, p in enumerate(self.procedures)}
+        self.bank: Bank | None = None
+
+    def attach_bank(
+        self,
+        questions: Sequence[BankQuestion],
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+        learned: LearnedSource | None = None,
+    ) -> Bank:
+        """Searches `questions` (and every procedure's name) beside the catalogue,
+        prepared as queries are.
+
+        `embed` turns prepared texts into vectors (default: the embedder, uncached);
+        `learned` adds what staff teach, taken in without a restart.
+        """
+        names = [BankQuestion(p.name, (p.code,), "catalogue", f"name:{p.code}")
+                 for p in self.procedures]  # fmt: skip
+        self.bank = Bank(
+            [*questions, *names],
+            lambda text: self.prepare(text).expanded,
+            embed or self.embedder.queries,
+            known_codes=set(self.by_code),
+            learned=learned,
+        )
+        return self.bank
 
     @property
     def adaptation(self) -> str:
         """Which domain adaptation the dense channel uses: shown by stats and eval."""
         return self.adapter.name if self.adapter else "none"
 
-    def prepare(self, query: str) -> str:
-        """The text both channels see: normalised, accents restored, aliases added."""
+    def prepare(self, query: str) -> Query:
+        """The query every channel sees: normalised, accents restored, aliases added."""
         text = self.restorer.restore(normalize(query))
-        return self.aliases.expand(text)
+        expansions = tuple(self.aliases.expansions(text))
+        weights = weighted_terms(text, expansions, self.settings.expansion_weight)
+        return Query(query, text, expansions, weights)
 
     def _dense_scores(self, text: str) -> np.ndarray:
         """Cosine similarity to every procedure, its passages blended."""
@@ -265,10 +314,11 @@ class Searcher:
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid") -> Result:
         """Top-k procedures for `query`, or an abstention when none stands out."""
-        expanded = self.prepare(query)
+        prepared = self.prepare(query)
+        expanded = prepared.expanded
         if not expanded or not self.procedures:
             return Result(query, expanded, (), True)
-        query_terms = set(terms(expanded))
+        query_terms = prepared.terms
         lexical = _zscore(self.bm25.scores_for_terms(query_terms))
         dense = self._dense_scores(expanded)
         if mode == "lexical":
@@ -278,7 +328,11 @@ class Searcher:
         else:
             fused = lexical + self.settings.dense_weight * _zscore(dense)
             fused = fused / (1 + self.settings.dense_weight)
+        asked_like: dict[int, tuple[float, BankQuestion]] = {}
         if mode == "hybrid":
+            asked_like = self._bank_evidence(query_terms, expanded)
+            for i, (value, _) in asked_like.items():
+                fused[i] += self.settings.bank_weight * value
             fused = self._rerank_by_name(fused, query_terms, self.qualifiers.called_for(expanded))
         top = np.argsort(-fused)[:k]
         hits = tuple(
@@ -287,7 +341,8 @@ class Searcher:
                 float(fused[i]),
                 float(lexical[i]),
                 float(dense[i]),
-                tuple(name for name, t in self._fields[i].items() if query_terms & t),
+                tuple(name for name, t in self._fields[i].items() if prepared.words & t),
+                *asked_like.get(i, (0.0, None)),
             )
             for i in top
         )
@@ -298,12 +353,32 @@ class Searcher:
         if mode == "hybrid":
             elsewhere = self.coverage.elsewhere(query)
             named = self._name_coverage(int(top[0]), query_terms)
-            if elsewhere is not None and named >= self.settings.elsewhere_keep_coverage:
+            if elsewhere is not None and (
+                named >= self.settings.elsewhere_keep_coverage
+                or hits[0].bank >= self.settings.bank_confident
+            ):
                 elsewhere = None
         return Result(
             query, expanded, hits, abstained or elsewhere is not None, self._variants(hits),
             elsewhere,
         )  # fmt: skip
+
+    def _bank_evidence(
+        self, query_terms: Mapping[str, float], expanded: str
+    ) -> dict[int, tuple[float, BankQuestion]]:
+        """Per procedure position: the bank's evidence and the question it came from."""
+        if self.bank is None:
+            return {}
+        settings = self.settings
+        found = self.bank.evidence(
+            query_terms,
+            self._query_vector(expanded),
+            settings.bank_lexical,
+            settings.bank_floor,
+            settings.bank_secondary,
+            settings.bank_neighbours,
+        )
+        return {self._positions[code]: value for code, value in found.items()}
 
     def _variants(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
         """The best hit and the hits just below it whose names nearly repeat it."""
@@ -319,14 +394,15 @@ class Searcher:
                 variants.append(hit)
         return tuple(variants[: settings.max_variants])
 
-    def _name_coverage(self, i: int, query_terms: set[str]) -> float:
-        """Share of the name's IDF mass that the query contains, in [0, 1]."""
+    def _name_coverage(self, i: int, query_terms: Mapping[str, float]) -> float:
+        """Share of the name's IDF mass that the query contains (by term weight), in [0, 1]."""
         idf = self.bm25.idf
         total = sum(idf(t) for t in self._names[i])
-        return sum(idf(t) for t in self._names[i] & query_terms) / total if total else 0.0
+        covered = sum(idf(t) * query_terms.get(t, 0.0) for t in self._names[i])
+        return covered / total if total else 0.0
 
     def _rerank_by_name(
-        self, fused: np.ndarray, query_terms: set[str], called_for: frozenset[int]
+        self, fused: np.ndarray, query_terms: Mapping[str, float], called_for: frozenset[int]
     ) -> np.ndarray:
         settings = self.settings
         depth = min(settings.rerank_depth, len(fused))
@@ -348,7 +424,11 @@ class Searcher:
 
     def _abstains(self, best: Hit) -> bool:
         settings = self.settings
-        if settings.min_cosine is not None and best.dense < settings.min_cosine:
+        if (
+            settings.min_cosine is not None
+            and best.dense < settings.min_cosine
+            and best.bank < settings.bank_confident
+        ):
             return True
         return (
             len(self.procedures) >= settings.min_catalogue_for_z and best.score < settings.min_score

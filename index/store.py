@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -25,12 +26,16 @@ import numpy as np
 from index.accents import AccentRestorer, conversational_texts
 from index.adapter import QueryAdapter
 from index.aliases import Aliases
+from index.bank import BankQuestion, LearnedSource, read_questions
 from index.catalogue import Catalogue, Procedure
-from index.embedders import Embedder
+from index.embedders import Embedder, batched
 from index.search import PASSAGES, Searcher, Settings, passage_texts
+
+logger = logging.getLogger(__name__)
 
 FORMAT = 2
 MANIFEST, RECORDS = "manifest.json", "records.json"
+BANK_VECTORS = "bank-vectors.npz"
 EVERYDAY_WEIGHT = 20
 
 
@@ -167,17 +172,57 @@ def matching_adapter(
     return adapter if all(adapter.manifest.get(k) == v for k, v in wanted.items()) else None
 
 
+class VectorCache:
+    """Vectors of prepared texts, kept in a file beside the index and keyed by text.
+
+    The question bank is embedded when the index loads (its questions change more often
+    than the catalogue, and staff add to it); only texts not seen before cost the model.
+    """
+
+    def __init__(self, path: Path, embedder: Embedder) -> None:
+        self.path, self.embedder = path, embedder
+        self._vectors: dict[str, np.ndarray] = {}
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if str(saved["model"]) == embedder.name:
+                    texts, vectors = saved["texts"].tolist(), saved["vectors"]
+                    self._vectors = dict(zip(texts, vectors, strict=True))
+        except (OSError, KeyError, ValueError):
+            pass  # none yet, or from another model: embedded again
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = batched(self.embedder.queries, missing, False, "embedding (bank)")
+            self._vectors.update(zip(missing, vectors, strict=True))
+            self._save()
+        return np.vstack([self._vectors[t] for t in texts]).astype(np.float32)
+
+    def _save(self) -> None:
+        texts = list(self._vectors)
+        try:
+            with _replacing(self.path) as path, path.open("wb") as handle:
+                np.savez(handle, model=np.array(self.embedder.name), texts=np.array(texts),
+                         vectors=np.vstack([self._vectors[t] for t in texts]))  # fmt: skip
+        except OSError as error:  # a read-only index still works, it just embeds again
+            logger.warning("bank vectors not saved in %s: %s", self.path, error)
+
+
 def load(
     directory: Path,
     catalogue: Catalogue,
     embedder: Embedder,
     aliases: Aliases | None = None,
     use_adapter: bool = True,
+    questions: Sequence[BankQuestion] | None = None,
+    learned: LearnedSource | None = None,
 ) -> Searcher:
     """A Searcher over a built index, refusing one that does not match.
 
     A query adapter saved beside the index (`python -m index adapt --adapter`)
     is used when it matches; `use_adapter=False` measures the base model.
+    The question bank is the team's (`index/data/questions`) unless `questions`
+    says otherwise (`()`: none), plus what `learned` holds.
     """
     manifest = read_manifest(directory)
     expected = {
@@ -209,7 +254,7 @@ def load(
     adapter = matching_adapter(directory, catalogue, embedder, settings) if use_adapter else None
     if adapter is not None and "min_cosine" in adapter.manifest:
         settings = replace(settings, min_cosine=adapter.manifest["min_cosine"])
-    return Searcher(
+    searcher = Searcher(
         catalogue.procedures,
         embedder,
         vectors,
@@ -218,3 +263,7 @@ def load(
         settings,
         adapter=adapter,
     )
+    questions = read_questions() if questions is None else questions
+    if questions or learned is not None:
+        searcher.attach_bank(questions, VectorCache(directory / BANK_VECTORS, embedder), learned)
+    return searcher

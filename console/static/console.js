@@ -367,7 +367,9 @@
       info.textContent =
         (elsewhere.ministry
           ? "Có thể thuộc lĩnh vực " + elsewhere.field + " của " + elsewhere.ministry + ", chưa có trong danh mục"
-          : "Không phải thủ tục hành chính (" + elsewhere.field + ")") +
+          : elsewhere.foreign
+            ? "Việc của cơ quan đại diện nước ngoài (" + elsewhere.field + ")"
+            : "Không phải thủ tục hành chính (" + elsewhere.field + ")") +
         " — trợ lý không trả lời câu này. " + info.textContent;
     }
     if (p.q) {

@@ -49,3 +49,12 @@ def converted_e5(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("converted-e5")
     yield convert(root / "model", progress=False)
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def national() -> Catalogue:
+    """The national catalogue in ../shared (tests using it skip where it is absent)."""
+    path = SHARED / "catalogue" / "procedures.jsonl"
+    if not path.exists():
+        pytest.skip("../shared/catalogue is not beside the repo")
+    return load_catalogue(path)
