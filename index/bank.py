@@ -38,6 +38,7 @@ import numpy as np
 
 from bot.text import fold, normalize
 from index.lexical import BM25, terms
+from index.ranking import top_k
 
 logger = logging.getLogger(__name__)
 
@@ -263,9 +264,21 @@ class Bank:
     def team_size(self) -> int:
         return len(self._team)
 
+    def lexical_share(self, query_terms: Mapping[str, float]) -> np.ndarray | None:
+        """For each question, the part of its BM25 mass the query holds (1.0 = all of it).
+
+        Separate from `evidence` so that the search computes it while the query encoder
+        runs. It also takes in new staff links (at most once a second); None: no questions.
+        """
+        self.refresh()
+        if not self.questions:
+            return None
+        share = self._bm25.scores_for_terms(query_terms) / np.maximum(self._own, 1e-6)
+        return np.minimum(share, 1.0)
+
     def evidence(
         self,
-        query_terms: Mapping[str, float],
+        lexical: np.ndarray,
         query_vector: np.ndarray,
         lexical_weight: float,
         floor: float,
@@ -274,22 +287,20 @@ class Bank:
     ) -> dict[str, tuple[float, BankQuestion]]:
         """Each procedure's evidence from the query's nearest questions, and its nearest one.
 
-        A question's evidence adds its lexical share (the part of its BM25 mass the query
-        holds, 1.0 = all of it) and how far its cosine similarity rises above `floor` (e5
+        A question's evidence adds its lexical share (`lexical_share`, for the same
+        question set) and how far its cosine similarity rises above `floor` (e5
         puts unrelated Vietnamese questions near 0.8, paraphrases above 0.9), scaled by its
         weight. The `neighbours` nearest questions vote: a procedure sums the evidence of
         its questions among them (its first code fully, the others `secondary`), so several
         citizens' ways of asking that agree count more than one lucky match.
         """
-        self.refresh()
-        questions, vectors, bm25, own = self.questions, self.vectors, self._bm25, self._own
-        if not questions:
+        questions, vectors = self.questions, self.vectors
+        if len(lexical) != len(questions):  # staff links came in between: next query
             return {}
-        lexical = np.minimum(bm25.scores_for_terms(query_terms) / np.maximum(own, 1e-6), 1.0)
         dense = np.clip((vectors @ query_vector.reshape(-1) - floor) / (1.0 - floor), 0.0, None)
         value = (lexical_weight * lexical + dense) * self._weights
         found: dict[str, tuple[float, BankQuestion]] = {}
-        for i in np.argsort(-value)[:neighbours]:
+        for i in top_k(value, neighbours):
             if value[i] <= 0:
                 break
             question = questions[i]

