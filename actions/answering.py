@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +20,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
 from actions.catalogue_search import SearchUnavailableError, preload, searcher
-from actions.guidance import Decision, decide, pick_choice
+from actions.desk import Desk
+from actions.guidance import Decision, decide, none_of_them, pick_choice
 from actions.handoff import hotline_number
 from actions.routing import route
 from index.catalogue import Procedure
@@ -32,6 +34,14 @@ FEEDBACK_BUTTONS = [
     {"title": "👍 Hữu ích", "payload": '/feedback{"vote": "up"}'},
     {"title": "👎 Chưa đúng", "payload": '/feedback{"vote": "down"}'},
 ]
+NONE_OF_THEM = "Không phải các thủ tục trên"
+HANDOFF_BUTTON = {"title": "Gặp tổng đài viên", "payload": "/request_human"}
+# While a choice is pending, these intents are never taken as a choice: a request
+# for a person, a status lookup, a complaint or small talk goes its own way.
+NOT_A_CHOICE = frozenset({
+    "request_human", "check_status", "provide_application_code", "complain", "resume_bot",
+    "greet", "goodbye", "thank", "bot_challenge", "feedback",
+})  # fmt: skip
 
 
 def latest(tracker: Tracker) -> tuple[str, str | None, str | None]:
@@ -56,14 +66,21 @@ def _payload(aspect: str, procedure: Procedure) -> str:
 
 def _button(aspect: str, procedure: Procedure, prefix: str = "") -> dict[str, str]:
     return {
-        "title": f"{prefix}{procedure.name[:80]} ({procedure.code})",
+        "title": f"{prefix}{answers.short_name(procedure)} ({procedure.code})",
         "payload": _payload(aspect, procedure),
     }
 
 
-def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]:
-    """Utters a decision; returns the slot events it implies."""
+def say(
+    dispatcher: CollectingDispatcher, decision: Decision, asked: str | None = None
+) -> list[EventType]:
+    """Utters a decision; returns the slot events it implies.
+
+    `asked`: the citizen's question when the search found the procedure (kept in the
+    `asked` slot, for votes and for staff who teach the question bank).
+    """
     aspect = decision.aspect
+    remember = [SlotSet("asked", asked)] if asked else []
     if decision.kind == "answer" and decision.procedure:
         procedure = decision.procedure
         messages = answers.answer(procedure, aspect)
@@ -76,7 +93,9 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
                 for a, label in answers.ASPECT_LABELS.items()
                 if a != "online"
             ]
-        dispatcher.utter_message(text=messages[-1], buttons=buttons)
+        # The vote rides on the answer itself: the widget shows it as 👍/👎 on the
+        # bubble, Zalo as numbered options, instead of a bubble of its own.
+        dispatcher.utter_message(text=messages[-1], buttons=[*buttons, *FEEDBACK_BUTTONS])
         if decision.second:
             dispatcher.utter_message(
                 text=f"Dạ, anh/chị còn hỏi thủ tục {answers.title(decision.second)}: "
@@ -89,27 +108,23 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
                 + "".join(f"\n- {answers.title(p)}" for p in decision.related),
                 buttons=[_button(aspect, p) for p in decision.related],
             )
-        dispatcher.utter_message(
-            text="Dạ, thông tin trên có giúp được anh/chị không ạ?", buttons=FEEDBACK_BUTTONS
-        )
         return [
             SlotSet("procedure_code", procedure.code),
             SlotSet("aspect", aspect),
             SlotSet("pending_choices", None),
+            *remember,
         ]
     if decision.kind == "choose":
-        lines = [
-            f"Dạ, có {len(decision.choices)} thủ tục gần giống nhau. "
-            "Anh/chị hỏi thủ tục nào ạ? (bấm chọn hoặc nhắn số thứ tự)"
-        ]
+        lines = ["Dạ, anh/chị muốn hỏi thủ tục nào ạ?"]
         lines += [f"{i}. {answers.title(p)}" for i, p in enumerate(decision.choices, 1)]
-        dispatcher.utter_message(
-            text="\n".join(lines),
-            buttons=[_button(aspect, p, f"{i}. ") for i, p in enumerate(decision.choices, 1)],
-        )
+        lines.append('Anh/chị bấm chọn hoặc nhắn số thứ tự; nếu không phải, nhắn "không phải" ạ.')
+        buttons = [_button(aspect, p, f"{i}. ") for i, p in enumerate(decision.choices, 1)]
+        buttons.append({"title": NONE_OF_THEM, "payload": "/deny"})
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return [
             SlotSet("pending_choices", [p.code for p in decision.choices]),
             SlotSet("aspect", aspect),
+            *remember,
         ]
     if decision.kind == "ask_which":
         dispatcher.utter_message(
@@ -119,7 +134,7 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
     # not_found
     if decision.elsewhere is not None:
         dispatcher.utter_message(text=elsewhere_text(decision.elsewhere))
-        return [SlotSet("pending_choices", None)]
+        return [SlotSet("pending_choices", None), *remember]
     text = "Dạ, em chưa tìm thấy thủ tục phù hợp với câu hỏi này trong danh mục thủ tục hành chính."
     buttons = []
     if decision.related:
@@ -131,7 +146,7 @@ def say(dispatcher: CollectingDispatcher, decision: Decision) -> list[EventType]
         "để được cán bộ hướng dẫn ạ."
     )
     dispatcher.utter_message(text=text, buttons=buttons)
-    return [SlotSet("pending_choices", None)]
+    return [SlotSet("pending_choices", None), *remember]
 
 
 def elsewhere_text(need: Elsewhere) -> str:
@@ -155,6 +170,24 @@ def elsewhere_text(need: Elsewhere) -> str:
         "lòng tra cứu tại Cổng Dịch vụ công quốc gia (dichvucong.gov.vn) hoặc gọi tổng đài "
         f"{hotline_number()} để được cán bộ hướng dẫn ạ."
     )
+
+
+def _searched(decision: Decision, text: str, code: str | None) -> str | None:
+    """The citizen's words when the search chose (not a button, not a follow-up
+    answered from context): what a vote or a staff link is about."""
+    if code or text.lstrip().startswith("/"):
+        return None
+    if decision.kind == "answer" and decision.query and not decision.from_context:
+        return text
+    return text if decision.kind in ("choose", "not_found") else None
+
+
+def record_miss(sender: str, question: str, kind: str) -> None:
+    """Keeps a question the bot could not answer for staff to link (console)."""
+    try:
+        Desk().record_miss(sender, question, kind)
+    except (OSError, sqlite3.Error):
+        logger.exception("miss not recorded")
 
 
 def unavailable(dispatcher: CollectingDispatcher) -> list[EventType]:
@@ -184,7 +217,11 @@ class ActionAnswer(Action):
             return unavailable(dispatcher)
         decision = decide(search, text, aspect, tracker.get_slot("procedure_code"), code)
         logger.info("answer: aspect=%s decision=%s", aspect, decision.kind)
-        return say(dispatcher, decision)
+        searched = _searched(decision, text, code)
+        if decision.kind == "not_found" and searched:
+            kind = "elsewhere" if decision.elsewhere else "not_found"
+            record_miss(tracker.sender_id, searched, kind)
+        return say(dispatcher, decision, searched)
 
 
 class ActionChooseProcedure(Action):
@@ -197,6 +234,21 @@ class ActionChooseProcedure(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text, intent, code = latest(tracker)
+        if intent in NOT_A_CHOICE and not code:
+            return [SlotSet("pending_choices", None), FollowupAction(route(intent))]
+        if not code and (intent == "deny" or none_of_them(text)):
+            asked = tracker.get_slot("asked")
+            if asked:
+                record_miss(tracker.sender_id, asked, "none_of_them")
+            dispatcher.utter_message(
+                text=(
+                    "Dạ, em xin lỗi vì chưa tìm đúng thủ tục anh/chị cần. Anh/chị mô tả rõ hơn "
+                    'việc cần làm giúp em, hoặc bấm "Gặp tổng đài viên" để cán bộ hỗ trợ; '
+                    f"anh/chị cũng có thể gọi tổng đài {hotline_number()} ạ."
+                ),
+                buttons=[HANDOFF_BUTTON],
+            )
+            return [SlotSet("pending_choices", None)]
         codes = tracker.get_slot("pending_choices") or []
         try:
             search = searcher()
@@ -239,7 +291,7 @@ def _confident_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
         return None
     if decision.kind not in ("answer", "choose"):
         return None
-    return say(dispatcher, decision)
+    return say(dispatcher, decision, text)
 
 
 class ActionFallback(Action):

@@ -38,9 +38,29 @@ ONLINE = "Trực tuyến"
 UNKNOWN = "danh mục chưa ghi thông tin này"
 
 
+_PROCEDURE_WORD = re.compile(r"^thủ tục\s+", re.IGNORECASE)
+
+
+def name(procedure: Procedure) -> str:
+    """The name without a leading "Thủ tục", which every sentence already says
+    ("Dạ, thủ tục Đăng ký khai sinh", never "thủ tục Thủ tục đăng ký khai sinh")."""
+    rest = _PROCEDURE_WORD.sub("", procedure.name.strip()) or procedure.name
+    return rest[:1].upper() + rest[1:]
+
+
+def short_name(procedure: Procedure, limit: int = 80) -> str:
+    """The name cut at a word before `limit` characters (button labels)."""
+    return _shorten(name(procedure), limit)
+
+
 def title(procedure: Procedure) -> str:
     """The procedure as cited in every answer: name and code."""
-    return f"{procedure.name} (mã {procedure.code})"
+    return f"{name(procedure)} (mã {procedure.code})"
+
+
+def _sentence(text: str) -> str:
+    """`text` ending in exactly one full stop (catalogue values often end in one)."""
+    return text.rstrip(" .;,") + "."
 
 
 def answer(procedure: Procedure, aspect: str) -> list[str]:
@@ -63,7 +83,7 @@ def overview(procedure: Procedure, buttons: bool = True) -> str:
     the closing pointer to the detail buttons is left out.
     """
     lines = [f"Dạ, thủ tục {title(procedure)}:"]
-    lines.append(f"- Cơ quan thực hiện: {procedure.agency or UNKNOWN}.")
+    lines.append(_sentence(f"- Cơ quan thực hiện: {procedure.agency or UNKNOWN}"))
     if procedure.documents:
         first = "; ".join(_shorten(d.name, 90) for d in procedure.documents[:3])
         more = len(procedure.documents) - 3
@@ -73,8 +93,8 @@ def overview(procedure: Procedure, buttons: bool = True) -> str:
         )
     else:
         lines.append(f"- Hồ sơ: {UNKNOWN}.")
-    lines.append(f"- Lệ phí: {_summary(procedure.channels, 'fee')}.")
-    lines.append(f"- Thời gian giải quyết: {_summary(procedure.channels, 'time')}.")
+    lines.append(_sentence(f"- Lệ phí: {_summary(procedure.channels, 'fee')}"))
+    lines.append(_sentence(f"- Thời gian giải quyết: {_summary(procedure.channels, 'time')}"))
     lines.append(f"- {_online_sentence(procedure)}")
     if buttons:
         lines.append("Anh/chị bấm bên dưới để xem chi tiết từng mục ạ.")
@@ -110,9 +130,9 @@ def times(procedure: Procedure) -> str:
 
 def where(procedure: Procedure) -> str:
     lines = [f"Dạ, thủ tục {title(procedure)}:"]
-    lines.append(f"- Cơ quan thực hiện: {procedure.agency or UNKNOWN}.")
+    lines.append(_sentence(f"- Cơ quan thực hiện: {procedure.agency or UNKNOWN}"))
     if procedure.levels:
-        lines.append(f"- Cấp thực hiện: {', '.join(procedure.levels)}.")
+        lines.append(_sentence(f"- Cấp thực hiện: {', '.join(procedure.levels)}"))
     address = procedure.record.get("address")
     if isinstance(address, str) and address.strip():
         lines.append(f"- Nơi nộp hồ sơ: {_shorten(address, 500)}")

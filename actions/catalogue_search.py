@@ -16,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
+from actions.desk import Desk, desk_path
 from index.adapt import resolve_embedder
+from index.bank import BankQuestion
 from index.catalogue import SEED_CATALOGUE, load_catalogue
 from index.search import Searcher
 from index.store import StaleIndexError, build, load
@@ -52,14 +55,37 @@ def _load() -> Searcher:
         logger.warning("catalogue %s: %s (skipped)", catalogue_path, problem)
     embedder = resolve_embedder(os.environ.get("EMBEDDER", "").strip() or "onnx", catalogue)
     use_adapter = os.environ.get("QUERY_ADAPTER", "0") == "1"
+    # What staff teach in the console reaches this searcher without a restart.
+    learned = DeskPairs()
     try:
-        return load(index_dir, catalogue, embedder, use_adapter=use_adapter)
+        return load(index_dir, catalogue, embedder, use_adapter=use_adapter, learned=learned)
     except StaleIndexError:
         if len(catalogue.procedures) > AUTO_BUILD_MAX:
             raise
         logger.info("building the index of %s in %s", catalogue_path, index_dir)
         build(catalogue, embedder, index_dir, progress=False)
-        return load(index_dir, catalogue, embedder, use_adapter=use_adapter)
+        return load(index_dir, catalogue, embedder, use_adapter=use_adapter, learned=learned)
+
+
+class DeskPairs:
+    """The question bank's learned pairs from the help desk of the moment (DESK_DB,
+    read on each use like the rest of the desk), for `index.bank.LearnedSource`."""
+
+    def __init__(self) -> None:
+        self._desk: Desk | None = None
+
+    def _current(self) -> Desk:
+        path = desk_path()
+        if self._desk is None or self._desk.path != path:
+            self._desk = Desk(path)
+        return self._desk
+
+    def bank_version(self) -> str:
+        desk = self._current()
+        return f"{desk.path}:{desk.bank_version()}"
+
+    def bank_entries(self) -> list[BankQuestion]:
+        return self._current().bank_entries()
 
 
 def searcher() -> Searcher:
@@ -75,7 +101,7 @@ def searcher() -> Searcher:
                     _searcher.embedder.name,
                     _searcher.adaptation,
                 )
-            except (StaleIndexError, OSError, ValueError) as error:
+            except (StaleIndexError, OSError, ValueError, sqlite3.Error) as error:
                 _failure = str(error)
                 logger.error("search unavailable: %s", error)
         if _searcher is None:

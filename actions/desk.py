@@ -1,4 +1,5 @@
-"""The help desk's records: handoff tickets, feedback votes and complaints.
+"""The help desk's records: handoff tickets, feedback votes, complaints, and what
+staff teach the question bank.
 
 SQLite by default (DESK_DB, default run/desk.db): one file that the action
 server writes and the hotline console reads, durable across restarts. Each
@@ -17,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.text import mask_personal, normalize
+from index.bank import BankQuestion
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "run" / "desk.db"
 
@@ -46,6 +50,37 @@ CREATE TABLE IF NOT EXISTS feedback (
     vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
     at REAL NOT NULL
 );
+-- Questions the bot could not answer (not found, "không phải" to its options, a need
+-- served elsewhere), masked: staff link them to the right procedure in the console.
+CREATE TABLE IF NOT EXISTS misses (
+    id INTEGER PRIMARY KEY,
+    sender TEXT NOT NULL,
+    question TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at REAL NOT NULL,
+    link_id INTEGER
+);
+-- The question bank's learned pairs (index.bank): a staff link, or a pair citizens'
+-- 👍 votes support. An undo keeps the row, so who did what stays on record.
+CREATE TABLE IF NOT EXISTS bank_links (
+    id INTEGER PRIMARY KEY,
+    question TEXT NOT NULL,
+    procedure_code TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('staff', 'vote')),
+    origin TEXT,
+    created_by TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    votes INTEGER NOT NULL DEFAULT 0,
+    undone_by TEXT,
+    undone_at REAL
+);
+CREATE INDEX IF NOT EXISTS bank_links_pair ON bank_links (procedure_code, question);
+-- Bumped on every change of bank_links: searchers poll it (one row, one read).
+CREATE TABLE IF NOT EXISTS bank_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO bank_version (id, version) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS complaints (
     id INTEGER PRIMARY KEY,
     sender TEXT NOT NULL,
@@ -57,6 +92,28 @@ CREATE TABLE IF NOT EXISTS complaints (
 """
 # A transcript line longer than this is cut: a ticket is for reading.
 MAX_TEXT = 4000
+# A question kept for learning is cut here: the bank matches questions, not essays.
+MAX_QUESTION = 500
+# Columns added after a desk file was first made: (table, column, declaration).
+_ADDED_COLUMNS = (("feedback", "question", "TEXT"),)
+# A pair only citizens' votes support counts this much in the bank, a quarter more
+# per further vote, and fully (like a staff link) from the third vote on.
+VOTE_WEIGHT, VOTE_STEP = 0.5, 0.25
+
+
+def _kept(question: str) -> str:
+    """A question as the desk keeps it: personal data masked, cut to MAX_QUESTION."""
+    return mask_personal(normalize(question))[:MAX_QUESTION]
+
+
+def _weight(source: str, votes: int) -> float:
+    if source == "staff":
+        return 1.0
+    return min(1.0, VOTE_WEIGHT + VOTE_STEP * max(0, votes - 1))
+
+
+def _bump(db: sqlite3.Connection) -> None:
+    db.execute("UPDATE bank_version SET version = version + 1 WHERE id = 1")
 
 
 @dataclass(frozen=True)
@@ -107,11 +164,20 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 class Desk:
-    """Tickets, votes and complaints in one SQLite file."""
+    """Tickets, votes, complaints and the bank's learned pairs in one SQLite file.
+
+    It is also the question bank's `LearnedSource` (index.bank): `bank_version` and
+    `bank_entries` let every searcher take in what staff teach without a restart.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or desk_path()
         create(self.path, _SCHEMA)
+        with self._connect() as db:
+            for table, column, declaration in _ADDED_COLUMNS:
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return connect(self.path)
@@ -223,14 +289,123 @@ class Desk:
                 (time.time(), by, ticket_id),
             )
 
-    def record_vote(self, sender: str, procedure_code: str, vote: str) -> None:
+    def record_vote(
+        self, sender: str, procedure_code: str, vote: str, question: str | None = None
+    ) -> None:
+        """Stores a 👍/👎 with the question that found the procedure (masked).
+
+        A 👍 also strengthens that question–procedure pair in the question bank.
+        """
         if vote not in ("up", "down"):
             raise ValueError(f"vote must be 'up' or 'down', not {vote!r}")
+        asked = _kept(question) if question else None
         with self._connect() as db:
             db.execute(
-                "INSERT INTO feedback (sender, procedure_code, vote, at) VALUES (?, ?, ?, ?)",
-                (sender, procedure_code, vote, time.time()),
+                "INSERT INTO feedback (sender, procedure_code, vote, at, question)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (sender, procedure_code, vote, time.time(), asked),
             )
+            if vote == "up" and asked:
+                self._strengthen(db, asked, procedure_code)
+
+    def _strengthen(self, db: sqlite3.Connection, question: str, code: str) -> None:
+        live = db.execute(
+            "SELECT id FROM bank_links WHERE procedure_code = ? AND question = ?"
+            " AND undone_at IS NULL ORDER BY source = 'staff' DESC, id LIMIT 1",
+            (code, question),
+        ).fetchone()
+        if live:
+            db.execute("UPDATE bank_links SET votes = votes + 1 WHERE id = ?", live)
+        else:
+            db.execute(
+                "INSERT INTO bank_links (question, procedure_code, source, origin, created_by,"
+                " created_at, votes) VALUES (?, ?, 'vote', 'vote', 'citizen', ?, 1)",
+                (question, code, time.time()),
+            )
+        _bump(db)
+
+    def record_miss(self, sender: str, question: str, kind: str) -> int:
+        """Keeps a question the bot could not answer, masked, for staff to link."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO misses (sender, question, kind, at) VALUES (?, ?, ?, ?)",
+                (sender, _kept(question), kind, time.time()),
+            )
+        return int(cursor.lastrowid)
+
+    def to_learn(self, limit: int = 100) -> list[dict]:
+        """What staff may link, newest first: misses and 👎 votes not linked yet."""
+        with self._connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                "SELECT 'miss:' || id AS origin, question, kind, NULL AS procedure_code, at"
+                " FROM misses WHERE link_id IS NULL"
+                " UNION ALL SELECT 'vote:' || id, question, 'vote_down', procedure_code, at"
+                " FROM feedback WHERE vote = 'down' AND question IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM bank_links l"
+                "  WHERE l.origin = 'vote:' || feedback.id AND l.undone_at IS NULL)"
+                " ORDER BY at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def link_question(self, question: str, procedure_code: str, by: str, origin: str) -> int:
+        """A staff member links a question to its procedure: in the bank at once."""
+        asked = _kept(question)
+        if not asked.strip():
+            raise ValueError("an empty question cannot be linked")
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO bank_links (question, procedure_code, source, origin, created_by,"
+                " created_at) VALUES (?, ?, 'staff', ?, ?, ?)",
+                (asked, procedure_code, origin, by, time.time()),
+            )
+            link = int(cursor.lastrowid)
+            if origin.startswith("miss:") and origin[5:].isdigit():
+                db.execute("UPDATE misses SET link_id = ? WHERE id = ?", (link, int(origin[5:])))
+            _bump(db)
+        return link
+
+    def undo_link(self, link_id: int, by: str) -> bool:
+        """Takes a link out of the bank (kept on record); False if there was none live."""
+        with self._connect() as db:
+            changed = db.execute(
+                "UPDATE bank_links SET undone_by = ?, undone_at = ?"
+                " WHERE id = ? AND undone_at IS NULL",
+                (by, time.time(), link_id),
+            ).rowcount
+            if changed:
+                db.execute("UPDATE misses SET link_id = NULL WHERE link_id = ?", (link_id,))
+                _bump(db)
+        return bool(changed)
+
+    def links(self, limit: int = 100) -> list[dict]:
+        """The learned pairs, newest first, undone ones included (who, when)."""
+        with self._connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                "SELECT id, question, procedure_code, source, origin, created_by, created_at,"
+                " votes, undone_by, undone_at FROM bank_links ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def bank_version(self) -> str:
+        with self._connect() as db:
+            (version,) = db.execute("SELECT version FROM bank_version WHERE id = 1").fetchone()
+        return str(version)
+
+    def bank_entries(self) -> list[BankQuestion]:
+        """The live learned pairs as bank questions (index.bank.LearnedSource)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, question, procedure_code, source, votes FROM bank_links"
+                " WHERE undone_at IS NULL ORDER BY id"
+            ).fetchall()
+        return [
+            BankQuestion(question, (code,), source, f"{source}:{link}", _weight(source, votes))
+            for link, question, code, source, votes in rows
+        ]
 
     def votes(self, procedure_code: str) -> dict[str, int]:
         with self._connect() as db:

@@ -2,7 +2,8 @@
 
 Both go to the help desk's records (actions/desk.py), where the hotline
 console shows them per procedure, so staff find the answers citizens mark
-wrong.
+wrong. A vote is kept with the question that found the procedure: a 👍
+strengthens that pair in the question bank, a 👎 is offered to staff to link.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ class ActionFeedback(Action):
         if vote not in ("up", "down") or not code:
             dispatcher.utter_message(text="Dạ, anh/chị cần em hỗ trợ thêm thủ tục nào không ạ?")
             return []
-        Desk().record_vote(tracker.sender_id, code, vote)
+        # The question that found the procedure: a 👍 teaches the bank that pair, a 👎
+        # shows staff what to link (console, "Học từ câu hỏi").
+        Desk().record_vote(tracker.sender_id, code, vote, tracker.get_slot("asked"))
         if vote == "up":
             dispatcher.utter_message(text="Dạ, cảm ơn anh/chị đã phản hồi ạ.")
         else:

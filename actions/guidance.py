@@ -63,6 +63,8 @@ class Decision:
     second: Procedure | None = None
     query: str = field(default="", compare=False)
     elsewhere: Elsewhere | None = None
+    # The procedure came from the conversation (a follow-up, a button), not a search.
+    from_context: bool = False
 
 
 def content_syllables(text: str) -> list[str]:
@@ -88,26 +90,26 @@ def decide(
     """
     by_code = searcher.by_code
     if chosen_code and chosen_code in by_code:
-        return Decision("answer", aspect, by_code[chosen_code], query=text)
+        return Decision("answer", aspect, by_code[chosen_code], query=text, from_context=True)
     context = by_code.get(context_code or "")
     is_payload = text.lstrip().startswith("/")
     content = [] if is_payload else content_syllables(text)
     if len(content) < MIN_CONTENT:
         if context:
-            return Decision("answer", aspect, context, query=text)
+            return Decision("answer", aspect, context, query=text, from_context=True)
         if is_payload or not content:
             return Decision("ask_which", aspect, query=text)
     result = searcher.search(text, k=10)
     if result.abstained:
         if context and len(content) < MIN_CONTENT + 1:
-            return Decision("answer", aspect, context, query=text)
+            return Decision("answer", aspect, context, query=text, from_context=True)
         if result.elsewhere is not None:  # no near-miss suggestions: they would be wrong
             return Decision("not_found", aspect, query=text, elsewhere=result.elsewhere)
         return Decision("not_found", aspect, related=_closest(result), query=text)
     if result.ambiguous:
-        choices = tuple(h.procedure for h in result.variants[:MAX_CHOICES])
+        choices = tuple(h.procedure for h in result.choices[:MAX_CHOICES])
         if context and context in choices:
-            return Decision("answer", aspect, context, query=text)
+            return Decision("answer", aspect, context, query=text, from_context=True)
         return Decision("choose", aspect, choices=choices, query=text)
     best = result.hits[0].procedure
     return Decision(
@@ -151,28 +153,54 @@ def _same_family(a: Procedure, b: Procedure) -> bool:
     return len(words_a & words_b) / max(1, min(len(words_a), len(words_b))) >= 0.8
 
 
-def pick_choice(text: str, choices: list[Procedure], chosen_code: str | None) -> Procedure | None:
-    """Which offered procedure a reply means: a button, "1".."4", or its own words.
+# Replies that say none of the offered procedures is meant (folded, whole message).
+_NONE_OF_THEM = re.compile(
+    r"(?:khong|ko|k|kg|hong|deu khong|cung khong)\s*(?:phai|dung)(?:\s*(?:ca|het|roi|a|nha|nhe))*"
+    r"|(?:cai |thu tuc |viec )?khac(?: a| nha| nhe)?|khong co(?: cai nao)?(?: a)?"
+    r"|khong phai cai nao(?: ca)?(?: a)?|kp|ko co"
+)
+_ORDINALS = {"mot": 1, "nhat": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4}
+# A reply chooses by its words only when at least this share of its content words
+# belong to one option alone ("nước ngoài"), never by a word or two in passing.
+CHOICE_WORDS_SHARE = 0.6
 
-    Words count only when they belong to one choice and no other ("nước
-    ngoài" picks the foreign variant); anything else is not a choice.
+
+def none_of_them(text: str) -> bool:
+    """Whether a reply to "which one?" says none of the offered ones is meant."""
+    folded = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
+    return bool(_NONE_OF_THEM.fullmatch(folded))
+
+
+def pick_choice(text: str, choices: list[Procedure], chosen_code: str | None) -> Procedure | None:
+    """Which offered procedure a reply means: a button, "1".."4" ("số 2", "cái thứ
+    hai"), or words that tell it apart from the others.
+
+    Words count only when they belong to one choice and no other ("nước ngoài" picks
+    the foreign variant) and make most of what the reply says: "cho tôi gặp nhân
+    viên" shares "nhân" with a name, but it is a request, not a choice. Filler and
+    function words ("cho", "thì", "ạ") never count.
     """
     if chosen_code:
         return next((p for p in choices if p.code == chosen_code), None)
-    stripped = fold(normalize(text)).lower().strip(" .!?")
-    number = re.fullmatch(r"(?:so|thu|cai|lua chon|chon)?\s*(\d)", stripped)
+    stripped = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
+    number = re.fullmatch(
+        r"(?:(?:la|chon|lay|em chon|toi chon|minh chon)\s+)?(?:so|thu|cai|cai thu|lua chon|muc)?"
+        r"\s*(\d|mot|nhat|hai|ba|bon|tu)(?:\s+(?:a|nha|nhe|nhe a|di))?",
+        stripped,
+    )
     if number:
-        index = int(number.group(1)) - 1
+        token = number.group(1)
+        index = (int(token) if token.isdigit() else _ORDINALS[token]) - 1
         return choices[index] if 0 <= index < len(choices) else None
-    said = set(_SYLLABLE.findall(stripped))
+    said = set(content_syllables(text))
     if not said:
         return None
+    names = [set(_SYLLABLE.findall(fold(choice.name).lower())) for choice in choices]
     scores = []
-    for choice in choices:
-        own = set(_SYLLABLE.findall(fold(choice.name).lower()))
-        others = set().union(
-            *(set(_SYLLABLE.findall(fold(o.name).lower())) for o in choices if o is not choice)
-        )
+    for own in names:
+        others = set().union(*(n for n in names if n is not own))
         scores.append(len(said & (own - others)))
     best = max(scores)
-    return choices[scores.index(best)] if best > 0 and scores.count(best) == 1 else None
+    if best == 0 or scores.count(best) > 1 or best / len(said) < CHOICE_WORDS_SHARE:
+        return None
+    return choices[scores.index(best)]

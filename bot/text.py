@@ -123,3 +123,23 @@ def fold(text: str) -> str:
     """Remove every diacritic, keeping the letters: "Đăng ký" → "Dang ky"."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Personal data a citizen may type into a question: application codes
+# (H12.36-241125-0019, 000.00.20.H12-241118-0007), e-mail addresses, phone numbers
+# (0912 345 678, +84 912345678) and ID numbers (12-digit citizen ID, 9-digit old one).
+_PERSONAL = (
+    (re.compile(r"\b[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*-\d{6}-\d{3,5}\b"), "[mã hồ sơ]"),
+    (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), "[email]"),
+    (re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){9,10}(?!\d)"), "[số điện thoại]"),
+    (re.compile(r"(?<!\d)\d{12}(?!\d)|(?<!\d)\d{9}(?!\d)"), "[số giấy tờ]"),
+)
+
+
+def mask_personal(text: str) -> str:
+    """`text` with application codes, e-mails, phone and ID numbers replaced by
+    placeholders: what may be kept of a citizen's question for staff and the
+    question bank (the words that tell the procedure stay)."""
+    for pattern, placeholder in _PERSONAL:
+        text = pattern.sub(placeholder, text)
+    return text

@@ -22,6 +22,9 @@ cookie. API (JSON):
     GET  /api/tickets/{id}               ticket and transcript
     POST /api/tickets/{id}/claim | /notes {"text"} | /resolve
     GET  /api/feedback                   votes and complaints per procedure
+    GET  /api/learn                      questions to link (misses, 👎) and the links made
+    POST /api/learn/links {"question", "procedure_code", "origin"}   teach the bank
+    POST /api/learn/links/{id}/undo      take a link back out
 """
 
 from __future__ import annotations
@@ -401,6 +404,51 @@ class Console:
             {"procedures": [{**row, "name": self._name_of(row["code"])} for row in rows]}
         )
 
+    # --- teaching the question bank -------------------------------------------
+
+    async def learn(self, _: web.Request) -> web.Response:
+        to_learn = await asyncio.to_thread(self.desk.to_learn)
+        links = await asyncio.to_thread(self.desk.links)
+        for row in (*to_learn, *links):
+            row["procedure_name"] = self._name_of(row.get("procedure_code"))
+        return web.json_response({"to_learn": to_learn, "links": links})
+
+    async def link(self, request: web.Request) -> web.Response:
+        """Links a question the bot got wrong to its procedure: the bank has it at once
+        (every searcher polls the desk), and the next citizen who asks alike is answered."""
+        try:
+            body = await request.json()
+            question = str(body.get("question", "")).strip()
+            code = str(body.get("procedure_code", "")).strip()
+            origin = str(body.get("origin", "console")).strip()[:40]
+        except (ValueError, AttributeError):
+            return _error(400, "bad_json")
+        if not question or len(question) > MAX_NOTE:
+            return _error(400, "bad_question", message=f"Câu hỏi từ 1 đến {MAX_NOTE} ký tự.")
+        if not re.fullmatch(r"(?:miss|vote|ticket):\d{1,12}|console", origin):
+            return _error(400, "bad_origin")
+        try:
+            searcher = await asyncio.to_thread(catalogue_search.searcher)
+        except catalogue_search.SearchUnavailableError as error:
+            return _error(503, "search_unavailable", message=str(error))
+        if code not in searcher.by_code:
+            return _error(400, "unknown_procedure", message="Không có thủ tục mã này.")
+        user = request[SESSION].user.username
+        link = await asyncio.to_thread(self.desk.link_question, question, code, user, origin)
+        logger.info("console: %s linked a question to %s (link %d)", user, code, link)
+        return web.json_response({"id": link}, status=201)
+
+    async def undo_link(self, request: web.Request) -> web.Response:
+        try:
+            link = int(request.match_info["id"])
+        except ValueError:
+            return _error(404, "not_found")
+        user = request[SESSION].user.username
+        if not await asyncio.to_thread(self.desk.undo_link, link, user):
+            return _error(404, "not_found")
+        logger.info("console: %s undid link %d", user, link)
+        return web.json_response({"ok": True})
+
     # --- middleware -----------------------------------------------------------
 
     @web.middleware
@@ -468,6 +516,9 @@ def make_app(settings: Settings, accounts: Accounts | None = None) -> web.Applic
     app.router.add_post("/api/tickets/{id}/notes", console.note)
     app.router.add_post("/api/tickets/{id}/resolve", console.resolve)
     app.router.add_get("/api/feedback", console.feedback)
+    app.router.add_get("/api/learn", console.learn)
+    app.router.add_post("/api/learn/links", console.link)
+    app.router.add_post("/api/learn/links/{id}/undo", console.undo_link)
     app.router.add_get("/static/{name}", asset)
     app.on_startup.append(preload)
     app.on_cleanup.append(close_portal)

@@ -163,6 +163,16 @@ def near_duplicates(
     return found
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the bank says for one procedure: the summed evidence of its questions among
+    the query's nearest, the nearest of them, and that question's cosine similarity."""
+
+    value: float
+    nearest: BankQuestion
+    cosine: float
+
+
 def bank_sha256(questions: Sequence[BankQuestion]) -> str:
     """A hash of what the team's bank says (not where), for manifests and caches."""
     digest = hashlib.sha256()
@@ -284,7 +294,7 @@ class Bank:
         floor: float,
         secondary: float,
         neighbours: int,
-    ) -> dict[str, tuple[float, BankQuestion]]:
+    ) -> dict[str, Evidence]:
         """Each procedure's evidence from the query's nearest questions, and its nearest one.
 
         A question's evidence adds its lexical share (`lexical_share`, for the same
@@ -297,15 +307,19 @@ class Bank:
         questions, vectors = self.questions, self.vectors
         if len(lexical) != len(questions):  # staff links came in between: next query
             return {}
-        dense = np.clip((vectors @ query_vector.reshape(-1) - floor) / (1.0 - floor), 0.0, None)
+        cosines = vectors @ query_vector.reshape(-1)
+        dense = np.clip((cosines - floor) / (1.0 - floor), 0.0, None)
         value = (lexical_weight * lexical + dense) * self._weights
-        found: dict[str, tuple[float, BankQuestion]] = {}
+        found: dict[str, Evidence] = {}
         for i in top_k(value, neighbours):
             if value[i] <= 0:
                 break
             question = questions[i]
             for rank, code in enumerate(question.codes):
                 share = float(value[i]) * (1.0 if rank == 0 else secondary)
-                total, nearest = found.get(code, (0.0, question))
-                found[code] = (total + share, nearest)
+                known = found.get(code)
+                if known is None:
+                    found[code] = Evidence(share, question, float(cosines[i]))
+                else:
+                    found[code] = Evidence(known.value + share, known.nearest, known.cosine)
         return found

@@ -12,8 +12,9 @@ keep one channel's outliers from drowning the other.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -26,7 +27,7 @@ from bot.text import normalize
 from index.accents import AccentRestorer
 from index.adapter import QueryAdapter
 from index.aliases import Aliases
-from index.bank import Bank, BankQuestion, LearnedSource
+from index.bank import Bank, BankQuestion, Evidence, LearnedSource
 from index.catalogue import Procedure
 from index.coverage import Coverage, Elsewhere
 from index.embedders import Embedder
@@ -74,14 +75,16 @@ class Settings:
     min_cosine: float | None = None
     min_score: float = 4.5
     min_catalogue_for_z: int = 200
-    # Near-duplicate variants of the best hit ("khai sinh" / "khai sinh có yếu
-    # tố nước ngoài"): the shorter name's words mostly inside the longer one's,
-    # scored this close.
-    # 1.0 asks on about a third of the dev questions; 2.0 asked on more than
-    # half, too often for a chat.
+    # Names that nearly repeat each other are variants of one procedure ("khai sinh" /
+    # "khai sinh có yếu tố nước ngoài"): the shorter name's words mostly inside the
+    # longer one's. The qualifier penalty above applies among them.
     variant_overlap: float = 0.8
-    variant_margin: float = 1.0
-    max_variants: int = 4
+    # Ask instead of guessing: the procedures scored within `choice_margin` of the best
+    # (one per family of level copies) are offered, at most `max_choices`. On the dev
+    # questions 1.0 asks about one time in ten and lifts two-turn success from 0.91 to
+    # 0.94; 2.0 asks half again as often for nothing more.
+    choice_margin: float = 1.0
+    max_choices: int = 4
     # A question naming a need the catalogue does not cover (index.coverage) is
     # answered "served elsewhere", unless it also names the best hit outright:
     # its words cover at least this share of that procedure's name ("bác sĩ
@@ -101,6 +104,10 @@ class Settings:
     # answered although its catalogue text is far from them (the cosine floor), or the
     # question mentions in passing a need served elsewhere ("mất điện thoại", "học bạ").
     bank_confident: float = 1.5
+    # A bank question this close (cosine, question to question) is a paraphrase: its
+    # procedure is answered although the catalogue's own text is far from the query.
+    # One staff link is enough for the next citizen who asks alike.
+    bank_paraphrase: float = 0.92
 
     @classmethod
     def for_model(cls, model_name: str) -> Settings:
@@ -117,31 +124,33 @@ class Hit:
     lexical: float
     dense: float
     matched: tuple[str, ...]
-    # Evidence from the question bank, and the bank question it came from.
+    # Evidence from the question bank, the nearest bank question it came from, and
+    # that question's cosine similarity to the query.
     bank: float = 0.0
     asked_like: BankQuestion | None = None
+    asked_cosine: float = 0.0
 
 
 @dataclass(frozen=True)
 class Result:
     """Ranked hits; `abstained` means no procedure is a confident match.
 
-    `variants` are the best hit and its near-duplicates (the general variant
-    first, as the ranking prefers names the query covers best); more than one
-    means the bot should ask which one the citizen means.
+    `choices` are the best hit and the other procedures scored nearly as well, one
+    per family of level copies; more than one means the bot should ask which one the
+    citizen means rather than guess.
     """
 
     query: str
     expanded: str
     hits: tuple[Hit, ...]
     abstained: bool
-    variants: tuple[Hit, ...] = ()
+    choices: tuple[Hit, ...] = ()
     # Why it abstained, when the question names a need served elsewhere.
     elsewhere: Elsewhere | None = None
 
     @property
     def ambiguous(self) -> bool:
-        return not self.abstained and len(self.variants) > 1
+        return not self.abstained and len(self.choices) > 1
 
 
 # Characters of the details passage; longer ones cost build time for little gain.
@@ -190,6 +199,27 @@ _QUALIFIER = re.compile(r"\([^)]*\)")
 def name_terms(procedure: Procedure) -> frozenset[str]:
     """Terms of the name without bracketed qualifiers such as "(cấp tỉnh)"."""
     return frozenset(terms(_QUALIFIER.sub(" ", procedure.name)))
+
+
+# Levels in the order a citizen meets them: the commune first.
+LEVELS = {"Cấp xã": 0, "Cấp tỉnh": 1, "Cấp bộ": 2}
+_LEVEL_MARK = re.compile(r"\([^()]*\bcấp\b[^()]*\)", re.IGNORECASE)
+# Words in a question that name a level (folded): "công an tỉnh", "cục ... trung ương".
+_ASKED_LEVELS = {0: ("xa", "phuong", "huyen"), 1: ("tinh", "thanh pho", "so"),
+                 2: ("trung uong", "bo", "cuc")}  # fmt: skip
+
+
+def family_name(name: str) -> str:
+    """A name without its level mark ("(thực hiện tại cấp tỉnh)") and "thủ tục":
+    level copies of one procedure share it."""
+    words = _LEVEL_MARK.sub(" ", name).lower().split()
+    return " ".join(w for w in words if w not in ("thủ", "tục"))
+
+
+def asked_levels(query_terms: Mapping[str, float]) -> frozenset[int]:
+    """Levels the citizen's own words name (aliases' words do not count)."""
+    said = {t.replace("_", " ") for t, w in query_terms.items() if w >= 1.0}
+    return frozenset(level for level, words in _ASKED_LEVELS.items() if said & set(words))
 
 
 def _name_words(name: str) -> frozenset[str]:
@@ -242,6 +272,7 @@ class Searcher:
         self._name_share = TermShare([name_terms(p) for p in self.procedures], self.bm25.idf)
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
+        self._cache_lock = threading.Lock()
         self._flat: dict[int, np.ndarray] = {}
         self._sibling_pairs: dict[tuple[int, int], bool] = {}
         self.qualifiers = qualifiers or Qualifiers.load()
@@ -250,6 +281,8 @@ class Searcher:
         self.adapter = adapter
         self.coverage = Coverage.load(self.procedures)
         self._positions = {p.code: i for i, p in enumerate(self.procedures)}
+        # Level copies of one procedure share a family: the name without its level.
+        self._family = [family_name(p.name) for p in self.procedures]
         self.bank: Bank | None = None
 
     def attach_bank(
@@ -307,18 +340,21 @@ class Searcher:
         """The query's embedding: from a small LRU cache when seen recently, else
         computed on the encoder's own thread while the caller scores the lexical
         channels (the encoder releases the GIL; on 2 cores the two overlap)."""
-        cached = self._query_vectors.pop(text, None)
+        with self._cache_lock:
+            cached = self._query_vectors.get(text)
         if cached is not None:
-            self._remember(text, cached)
             done: Future[np.ndarray] = Future()
             done.set_result(cached)
             return done
         return self._encoder.submit(self._embed, text)
 
     def _remember(self, text: str, vector: np.ndarray) -> None:
-        self._query_vectors[text] = vector
-        if len(self._query_vectors) > QUERY_CACHE:
-            self._query_vectors.popitem(last=False)
+        """Keeps the vector, most recent last (the console searches from threads)."""
+        with self._cache_lock:
+            self._query_vectors.pop(text, None)
+            self._query_vectors[text] = vector
+            if len(self._query_vectors) > QUERY_CACHE:
+                self._query_vectors.popitem(last=False)
 
     def _passage_scores(self, vectors: faiss.Index, query: np.ndarray) -> np.ndarray:
         """One passage's similarity for every procedure; beyond an approximate
@@ -363,40 +399,43 @@ class Searcher:
         else:
             fused = lexical + self.settings.dense_weight * _zscore(dense)
             fused = fused / (1 + self.settings.dense_weight)
-        asked_like: dict[int, tuple[float, BankQuestion]] = {}
+        asked_like: dict[int, Evidence] = {}
         if hybrid:
             asked_like = self._bank_evidence(bank_lexical, vector)
-            for i, (value, _) in asked_like.items():
-                fused[i] += self.settings.bank_weight * value
+            for i, evidence in asked_like.items():
+                fused[i] += self.settings.bank_weight * evidence.value
             fused = self._rerank_by_name(fused, named, called_for)
         top = top_k(fused, k)
-        hits = tuple(
+        hits = [
             Hit(
                 self.procedures[i],
                 float(fused[i]),
                 float(lexical[i]),
                 float(dense[i]),
                 tuple(name for name, t in self._fields[i].items() if prepared.words & t),
-                *asked_like.get(i, (0.0, None)),
+                *(
+                    (asked_like[i].value, asked_like[i].nearest, asked_like[i].cosine)
+                    if i in asked_like
+                    else ()
+                ),
             )
             for i in top
-        )
+        ]
+        hits = self._prefer_level(hits, asked_levels(query_terms)) if hybrid else tuple(hits)
         # Abstention is calibrated on the fused score; the single-channel modes
         # exist as baselines and only rank.
         abstained = hybrid and self._abstains(hits[0])
         if not hybrid or (
-            named[top[0]] >= self.settings.elsewhere_keep_coverage
+            named[self._positions[hits[0].procedure.code]] >= self.settings.elsewhere_keep_coverage
             or hits[0].bank >= self.settings.bank_confident
         ):
             elsewhere = None
         return Result(
-            query, expanded, hits, abstained or elsewhere is not None, self._variants(hits),
+            query, expanded, hits, abstained or elsewhere is not None, self._choices(hits),
             elsewhere,
         )  # fmt: skip
 
-    def _bank_evidence(
-        self, lexical: np.ndarray | None, vector: np.ndarray
-    ) -> dict[int, tuple[float, BankQuestion]]:
+    def _bank_evidence(self, lexical: np.ndarray | None, vector: np.ndarray) -> dict[int, Evidence]:
         """Per procedure position: the bank's evidence and the question it came from."""
         if self.bank is None or lexical is None:
             return {}
@@ -411,19 +450,45 @@ class Searcher:
         )
         return {self._positions[code]: value for code, value in found.items()}
 
-    def _variants(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
-        """The best hit and the hits just below it whose names nearly repeat it."""
-        settings = self.settings
-        best = hits[0]
-        words = _name_words(best.procedure.name)
-        variants = [best]
-        for hit in hits[1:]:
-            if best.score - hit.score > settings.variant_margin:
+    def _choices(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+        """The best hit and the procedures scored within the choice margin, one per
+        family of level copies (the hits are already in level-prior order)."""
+        best, families, choices = hits[0], set(), []
+        for hit in hits:
+            if best.score - hit.score > self.settings.choice_margin:
                 break
-            other = _name_words(hit.procedure.name)
-            if len(words & other) / max(1, min(len(words), len(other))) >= settings.variant_overlap:
-                variants.append(hit)
-        return tuple(variants[: settings.max_variants])
+            family = self._family[self._positions[hit.procedure.code]]
+            if family not in families:
+                families.add(family)
+                choices.append(hit)
+        return tuple(choices[: self.settings.max_choices])
+
+    def _prefer_level(self, hits: list[Hit], asked_levels: frozenset[int]) -> tuple[Hit, ...]:
+        """Level copies of one procedure scored close together are ties a citizen does
+        not care about: the commune copy comes first, then the province's, then the
+        ministry's, unless the question names a level ("công an tỉnh", "trung ương")."""
+        ordered: list[Hit] = []
+        placed: set[str] = set()
+        for hit in hits:
+            if hit.procedure.code in placed:
+                continue
+            family = self._family[self._positions[hit.procedure.code]]
+            copies = [
+                h
+                for h in hits
+                if h.procedure.code not in placed
+                and self._family[self._positions[h.procedure.code]] == family
+                and hit.score - h.score <= self.settings.choice_margin
+            ]
+            copies.sort(key=lambda h: self._level_order(h.procedure, asked_levels))
+            ordered += copies
+            placed.update(h.procedure.code for h in copies)
+        return tuple(ordered)
+
+    @staticmethod
+    def _level_order(procedure: Procedure, asked: frozenset[int]) -> tuple[bool, int]:
+        ranks = [LEVELS.get(level, len(LEVELS)) for level in procedure.levels] or [len(LEVELS)]
+        return (not (asked & set(ranks)), min(ranks))
 
     def _rerank_by_name(
         self, fused: np.ndarray, named: np.ndarray, called_for: frozenset[int]
@@ -464,6 +529,7 @@ class Searcher:
             settings.min_cosine is not None
             and best.dense < settings.min_cosine
             and best.bank < settings.bank_confident
+            and best.asked_cosine < settings.bank_paraphrase
         ):
             return True
         return (

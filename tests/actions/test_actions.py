@@ -134,3 +134,80 @@ def test_feedback_and_complaint_are_stored(desk_db) -> None:
     run(ActionComplaintConsent(), tracker("đồng ý", "affirm", {"complaint_id": complaint}))
     assert Desk().complaint(int(complaint))["consent"] == 1
     assert Desk().complaint(int(complaint))["text"] == "xã hẹn mãi không trả"
+
+
+def test_the_vote_rides_on_the_answer_itself(search: Searcher) -> None:
+    """One answer bubble (with its vote) and at most one more for related procedures:
+    never a bubble of its own asking whether the answer helped."""
+    messages, events = run(ActionAnswer(), tracker("thủ tục đăng ký thường trú", "ask_procedure"))
+    assert len(messages) <= 2
+    assert not any("có giúp được" in (m.get("text") or "") for m in messages)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[-2:] == ['/feedback{"vote": "up"}', '/feedback{"vote": "down"}']
+    assert slot(events, "asked") == "thủ tục đăng ký thường trú"
+
+
+PENDING = {"pending_choices": ["T.000001", "T.000002"], "aspect": "overview", "asked": "khai sinh"}
+
+
+def test_a_pending_choice_never_swallows_a_request_for_a_person(search: Searcher) -> None:
+    """ "cho tôi gặp nhân viên tổng đài" shares "cho" with an option's name: it is still
+    a request for a person, as are status lookups and complaints."""
+    for text, intent, action in (
+        ("cho tôi gặp nhân viên tổng đài", "request_human", "action_handoff"),
+        ("tra cứu hồ sơ H12.36-241125-0019", "check_status", "status_form"),
+        ("tôi muốn phản ánh cán bộ xã", "complain", "action_complaint"),
+    ):
+        messages, events = run(ActionChooseProcedure(), tracker(text, intent, PENDING))
+        assert messages == []
+        assert [e["name"] for e in events if e.get("event") == "followup"] == [action]
+        assert slot(events, "pending_choices") is None
+
+
+def test_none_of_them_is_an_honest_not_found_with_a_person_offered(
+    search: Searcher, desk_db
+) -> None:
+    messages, events = run(ActionChooseProcedure(), tracker("không phải", "deny", PENDING))
+    assert "chưa tìm đúng thủ tục" in messages[0]["text"]
+    assert messages[0]["buttons"] == [{"title": "Gặp tổng đài viên", "payload": "/request_human"}]
+    assert slot(events, "pending_choices") is None
+    assert [(m["question"], m["kind"]) for m in Desk().to_learn()] == [
+        ("khai sinh", "none_of_them")
+    ]
+
+
+def test_choices_are_offered_in_plain_words_with_a_way_out(search: Searcher) -> None:
+    messages, events = run(ActionAnswer(), tracker("xin giấy phép xây dựng nhà", "ask_procedure"))
+    choices = slot(events, "pending_choices")
+    if choices is None:  # the level prior answered the tie instead (commune copy)
+        assert "T.000010" in messages[0]["text"]
+        return
+    text = messages[0]["text"]
+    assert text.startswith("Dạ, anh/chị muốn hỏi thủ tục nào") and "không phải" in text
+    assert messages[0]["buttons"][-1] == {
+        "title": "Không phải các thủ tục trên",
+        "payload": "/deny",
+    }
+
+
+def test_a_not_found_question_waits_for_staff_masked(search: Searcher, desk_db) -> None:
+    question = "tôi cần làm giấy phép bay khinh khí cầu, sđt 0912345678"
+    run(ActionAnswer(), tracker(question, "ask_procedure"))
+    [miss] = Desk().to_learn()
+    assert miss["kind"] in ("not_found", "elsewhere")
+    assert "0912345678" not in miss["question"] and "[số điện thoại]" in miss["question"]
+
+
+def test_a_vote_keeps_the_question_and_an_up_vote_teaches_the_bank(desk_db) -> None:
+    slots = {"procedure_code": "T.000003", "asked": "hai đứa muốn về chung một nhà"}
+    vote = [{"entity": "vote", "value": "up"}]
+    run(ActionFeedback(), tracker("/feedback", "feedback", slots, vote))
+    [entry] = Desk().bank_entries()
+    assert (entry.text, entry.codes, entry.source) == (
+        "hai đứa muốn về chung một nhà",
+        ("T.000003",),
+        "vote",
+    )
+    down = [{"entity": "vote", "value": "down"}]
+    run(ActionFeedback(), tracker("/feedback", "feedback", slots, down))
+    assert [m["kind"] for m in Desk().to_learn()] == ["vote_down"]

@@ -72,3 +72,17 @@ def test_long_document_lists_are_split_and_capped() -> None:
     assert all(len(m) <= answers.MAX_CHARS for m in messages)
     assert "https://dvc/p" in messages[-1]
     assert "(1 bản chính)" in messages[0]
+
+
+def test_names_read_naturally_after_thu_tuc() -> None:
+    from dataclasses import replace
+
+    from actions.answers import name, overview, where
+    from tests.actions.test_guidance import _proc
+
+    procedure = replace(_proc("1.001193", "Thủ tục đăng ký khai sinh"), agency="UBND cấp xã.")
+    assert name(procedure) == "Đăng ký khai sinh"
+    for text in (overview(procedure), where(procedure)):
+        assert "thủ tục Thủ tục" not in text and "thủ tục thủ tục" not in text.lower()
+        assert ".." not in text
+        assert "- Cơ quan thực hiện: UBND cấp xã.\n" in text

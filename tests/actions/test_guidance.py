@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from actions.answering import elsewhere_text
-from actions.guidance import content_syllables, decide, pick_choice
+from actions.guidance import content_syllables, decide, none_of_them, pick_choice
+from index.catalogue import Procedure
 from index.search import Searcher
+
+
+def _proc(code: str, name: str) -> Procedure:
+    return Procedure(code, name, None, None, ("Cấp xã",), None, None, None, None, (), (), {})
 
 
 def test_a_question_is_answered_with_its_procedure(search: Searcher) -> None:
@@ -88,3 +93,23 @@ def test_picking_a_variant(search: Searcher) -> None:
     assert pick_choice("5", choices, None) is None
     assert pick_choice("xin chào", choices, None) is None
     assert pick_choice("/ask_fee", choices, "T.000008") is None  # not one of the offered
+
+
+def test_choosing_by_words_rests_on_words_that_tell_the_options_apart() -> None:
+    options = [_proc("A.1", "Đăng ký khai sinh"),
+               _proc("A.2", "Đăng ký khai sinh cho người đã có hồ sơ, giấy tờ cá nhân"),
+               _proc("A.3", "Đăng ký khai sinh có yếu tố nước ngoài")]  # fmt: skip
+    assert pick_choice("cho tôi gặp nhân viên tổng đài", options, None) is None
+    assert pick_choice("cho người đã có hồ sơ rồi", options, None) is options[1]
+    assert pick_choice("nước ngoài", options, None) is options[2]
+    assert pick_choice("cái thứ hai", options, None) is options[1]
+    assert pick_choice("chọn số 3 nhé", options, None) is options[2]
+    assert pick_choice("5", options, None) is None
+    assert pick_choice("làm giấy khai sinh cho con ở xã nào", options, None) is None
+
+
+def test_none_of_them() -> None:
+    for text in ("không phải", "Ko phải ạ", "khác", "cái khác", "không phải cái nào cả", "kp"):
+        assert none_of_them(text), text
+    for text in ("không phải khai sinh mà là kết hôn", "2", "đúng rồi", "không biết"):
+        assert not none_of_them(text), text

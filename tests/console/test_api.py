@@ -36,6 +36,9 @@ ENDPOINTS = [
     ("POST", "/api/tickets/1/notes"),
     ("POST", "/api/tickets/1/resolve"),
     ("GET", "/api/feedback"),
+    ("GET", "/api/learn"),
+    ("POST", "/api/learn/links"),
+    ("POST", "/api/learn/links/1/undo"),
 ]
 
 
@@ -235,7 +238,8 @@ def test_search_is_accent_insensitive_filtered_and_highlighted(
             params = {"q": "xin giấy phép lao động cho người nước ngoài"}
             async with client.get("/api/search", params=params) as response:
                 body = await response.json()
-            assert body["elsewhere"] == {"ministry": "Bộ Nội vụ", "field": "việc làm"}
+            expected = {"ministry": "Bộ Nội vụ", "field": "việc làm", "foreign": False}
+            assert body["elsewhere"] == expected
             async with client.get("/api/search", params={"q": "   "}) as response:
                 assert (await response.json())["results"] == []
             async with client.get("/api/search", params={"q": "<script>x" * 100}) as response:
@@ -373,5 +377,54 @@ def test_the_handoff_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
             for path in ("/api/tickets/999", "/api/tickets/abc"):
                 async with lan.get(path) as response:
                     assert response.status == 404
+
+    run(scenario())
+
+
+TAUGHT = "cưới xong muốn đưa vợ về ở hẳn nhà mình thì làm thủ tục gì"
+ASKED = "mới lấy vợ, muốn đưa vợ về ở hẳn với nhà mình thì phải làm thủ tục gì"
+
+
+def test_staff_teach_the_bank_and_the_search_knows_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("index.bank.REFRESH_EVERY", 0.0)
+
+    async def scenario() -> None:
+        async with site(tmp_path, monkeypatch) as s, s.client() as client:
+            await sign_in(client)
+            headers = {"X-CSRF-Token": await api_csrf(client)}
+            miss = s.desk.record_miss("citizen-9", TAUGHT, "not_found")
+            async with client.get("/api/learn") as response:
+                waiting = (await response.json())["to_learn"]
+            assert [(w["origin"], w["question"]) for w in waiting] == [(f"miss:{miss}", TAUGHT)]
+            before = catalogue_search.searcher().search(ASKED, k=1).hits[0].procedure.code
+            assert before != "T.000005"
+            body = {"question": TAUGHT, "procedure_code": "T.000005", "origin": f"miss:{miss}"}
+            for bad in (
+                {**body, "procedure_code": "X.404"},
+                {**body, "question": ""},
+                {**body, "origin": "<script>"},
+            ):
+                async with client.post("/api/learn/links", json=bad, headers=headers) as response:
+                    assert response.status == 400, bad
+            async with client.post("/api/learn/links", json=body) as response:
+                assert response.status == 403  # no CSRF token
+            async with client.post("/api/learn/links", json=body, headers=headers) as response:
+                assert response.status == 201
+                link = (await response.json())["id"]
+            result = catalogue_search.searcher().search(ASKED, k=1)
+            assert result.hits[0].procedure.code == "T.000005" and not result.abstained
+            async with client.get("/api/learn") as response:
+                data = await response.json()
+            assert data["to_learn"] == []
+            assert data["links"][0]["created_by"] == "lan"
+            assert data["links"][0]["procedure_name"] == "Đăng ký thường trú"
+            async with client.post(f"/api/learn/links/{link}/undo", headers=headers) as response:
+                assert response.status == 200
+            async with client.post(f"/api/learn/links/{link}/undo", headers=headers) as response:
+                assert response.status == 404
+            after = catalogue_search.searcher().search(ASKED, k=1).hits[0].procedure.code
+            assert after == before
 
     run(scenario())

@@ -36,6 +36,7 @@
     handoff: "Gặp tổng đài viên",
     restart: "Cuộc trò chuyện mới",
     restartShort: "Trò chuyện mới", // fits beside the handoff button on a phone
+    vote: "Câu trả lời có giúp được anh/chị không?",
     placeholder: "Nhập câu hỏi của anh/chị…",
     inputLabel: "Câu hỏi của anh/chị",
     send: "Gửi",
@@ -187,15 +188,29 @@
     bubble.append(el("span", "dvc-sr", message.from === "user" ? T.you : T.bot));
     appendLinkified(bubble, message.text);
     row.append(bubble);
-    if (message.buttons && message.buttons.length) {
+    const all = message.buttons || [];
+    // A vote (👍/👎) belongs to the answer: it sits on the bubble, small, not
+    // among the choices and not as a bubble of its own.
+    const votes = all.filter((b) => b.payload.startsWith("/feedback"));
+    const choices = all.filter((b) => !b.payload.startsWith("/feedback"));
+    const make = (className, choice) => {
+      const node = button(className, choice.title, () => send(choice.payload, choice.title));
+      node.disabled = Boolean(message.used);
+      return node;
+    };
+    if (votes.length) {
+      const bar = el("div", "dvc-votes");
+      bar.setAttribute("role", "group");
+      bar.setAttribute("aria-label", T.vote);
+      bar.append(el("span", "dvc-vote-label", T.vote));
+      for (const choice of votes) bar.append(make("dvc-choice dvc-vote", choice));
+      bubble.append(bar);
+    }
+    if (choices.length) {
       const group = el("div", "dvc-choices");
       group.setAttribute("role", "group");
       group.setAttribute("aria-label", T.choices);
-      for (const choice of message.buttons) {
-        const node = button("dvc-choice", choice.title, () => send(choice.payload, choice.title));
-        node.disabled = Boolean(message.used);
-        group.append(node);
-      }
+      for (const choice of choices) group.append(make("dvc-choice", choice));
       row.append(group);
     }
     return row;
