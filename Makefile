@@ -38,7 +38,7 @@ export QUERY_ADAPTER ?= 0
 
 NLU_SOURCES := config.yml domain.yml $(shell find nlu_data bot -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo bench-console adapt adapt-queries eval-adapted clean
+.PHONY: help install train index run test test-fast lint eval-nlu bench-nlu tune-fallback eval-retrieval eval-answers bench-answers bench-status bench-widget bench-zalo bench-console bench-learning adapt adapt-queries eval-adapted clean
 
 help:
 	@echo "make run    - install, train if stale, start Rasa + action server"
@@ -55,6 +55,7 @@ help:
 	@echo "make adapt-queries                                        - train the query adapter (minutes)"
 	@echo "make eval-adapted QUESTIONS=<jsonl>                       - base, query adapter, fine-tuned side by side"
 	@echo "make bench-console                                        - staff console: typing stops to results on screen"
+	@echo "make bench-learning                                       - half the FAQ titles taught through the console, the other half before/after"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	test -x "$(PY310)" || { echo "Python 3.10 not found: set PY310=/path/to/python3.10"; exit 1; }
@@ -151,6 +152,12 @@ bench-zalo: install $(MODEL)
 bench-console: install
 	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
 	@$(RASA_PY) -m tools.console_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
+
+# Learning from staff: half of the labelled portal FAQ titles taught through the console's
+# HTTP API into a fresh desk, the other half's retrieval before and after.
+bench-learning: $(ACTIONS_VENV)/.installed
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
+	@$(ACTIONS_PY) -m tools.learning_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
 
 lint: install
 	$(RASA_VENV)/bin/ruff check bot actions console index portal tests tools widget

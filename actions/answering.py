@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers
 from actions.catalogue_search import SearchUnavailableError, preload, searcher
 from actions.desk import Desk
-from actions.guidance import Decision, decide, none_of_them, pick_choice
+from actions.guidance import Decision, decide, none_of_them, option_number, pick_choice
 from actions.handoff import hotline_number
 from actions.routing import route
 from index.catalogue import Procedure
@@ -117,7 +117,8 @@ def say(
     if decision.kind == "choose":
         lines = ["Dạ, anh/chị muốn hỏi thủ tục nào ạ?"]
         lines += [f"{i}. {answers.title(p)}" for i, p in enumerate(decision.choices, 1)]
-        lines.append('Anh/chị bấm chọn hoặc nhắn số thứ tự; nếu không phải, nhắn "không phải" ạ.')
+        lines.append(f"{len(decision.choices) + 1}. {NONE_OF_THEM}")
+        lines.append("Anh/chị bấm chọn hoặc nhắn số thứ tự ạ.")
         buttons = [_button(aspect, p, f"{i}. ") for i, p in enumerate(decision.choices, 1)]
         buttons.append({"title": NONE_OF_THEM, "payload": "/deny"})
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
@@ -236,7 +237,9 @@ class ActionChooseProcedure(Action):
         text, intent, code = latest(tracker)
         if intent in NOT_A_CHOICE and not code:
             return [SlotSet("pending_choices", None), FollowupAction(route(intent))]
-        if not code and (intent == "deny" or none_of_them(text)):
+        codes = tracker.get_slot("pending_choices") or []
+        way_out = option_number(text) == len(codes) + 1  # the last numbered option
+        if not code and (intent == "deny" or way_out or none_of_them(text)):
             asked = tracker.get_slot("asked")
             if asked:
                 record_miss(tracker.sender_id, asked, "none_of_them")
@@ -249,7 +252,6 @@ class ActionChooseProcedure(Action):
                 buttons=[HANDOFF_BUTTON],
             )
             return [SlotSet("pending_choices", None)]
-        codes = tracker.get_slot("pending_choices") or []
         try:
             search = searcher()
         except SearchUnavailableError:

@@ -159,7 +159,7 @@ _NONE_OF_THEM = re.compile(
     r"|(?:cai |thu tuc |viec )?khac(?: a| nha| nhe)?|khong co(?: cai nao)?(?: a)?"
     r"|khong phai cai nao(?: ca)?(?: a)?|kp|ko co"
 )
-_ORDINALS = {"mot": 1, "nhat": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4}
+_ORDINALS = {"mot": 1, "nhat": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5}
 # A reply chooses by its words only when at least this share of its content words
 # belong to one option alone ("nước ngoài"), never by a word or two in passing.
 CHOICE_WORDS_SHARE = 0.6
@@ -169,6 +169,20 @@ def none_of_them(text: str) -> bool:
     """Whether a reply to "which one?" says none of the offered ones is meant."""
     folded = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
     return bool(_NONE_OF_THEM.fullmatch(folded))
+
+
+def option_number(text: str) -> int | None:
+    """The number a reply picks: "2", "số 2", "cái thứ hai", "chọn 3 nhé"; else None."""
+    stripped = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
+    number = re.fullmatch(
+        r"(?:(?:la|chon|lay|em chon|toi chon|minh chon)\s+)?(?:so|thu|cai|cai thu|lua chon|muc)?"
+        r"\s*(\d|mot|nhat|hai|ba|bon|tu|nam)(?:\s+(?:a|nha|nhe|nhe a|di))?",
+        stripped,
+    )
+    if not number:
+        return None
+    token = number.group(1)
+    return int(token) if token.isdigit() else _ORDINALS[token]
 
 
 def pick_choice(text: str, choices: list[Procedure], chosen_code: str | None) -> Procedure | None:
@@ -182,16 +196,9 @@ def pick_choice(text: str, choices: list[Procedure], chosen_code: str | None) ->
     """
     if chosen_code:
         return next((p for p in choices if p.code == chosen_code), None)
-    stripped = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
-    number = re.fullmatch(
-        r"(?:(?:la|chon|lay|em chon|toi chon|minh chon)\s+)?(?:so|thu|cai|cai thu|lua chon|muc)?"
-        r"\s*(\d|mot|nhat|hai|ba|bon|tu)(?:\s+(?:a|nha|nhe|nhe a|di))?",
-        stripped,
-    )
-    if number:
-        token = number.group(1)
-        index = (int(token) if token.isdigit() else _ORDINALS[token]) - 1
-        return choices[index] if 0 <= index < len(choices) else None
+    number = option_number(text)
+    if number is not None:
+        return choices[number - 1] if 1 <= number <= len(choices) else None
     said = set(content_syllables(text))
     if not said:
         return None

@@ -3,10 +3,13 @@
 Starts the real stack (tools/serve.sh: action server + Rasa) on free loopback
 ports with the given catalogue, then either
 
-  eval  --questions <jsonl>   sends each question once, from a fresh sender,
-                              and scores the first reply: does it name an
-                              expected procedure's code (in-catalogue rows),
-                              does it say nothing matched (out-of-catalogue)?
+  eval  --questions <jsonl>   sends each question from a fresh sender and
+                              scores the first reply (does it answer with an
+                              expected procedure, does it say nothing matched
+                              for out-of-catalogue rows?) and two turns: when
+                              the bot asks which procedure, a simulated citizen
+                              presses the gold option if offered ("không phải"
+                              otherwise) and the answer that follows is scored.
   bench --users 1,20          REST round trips of procedure questions, p50/p95
                               per number of concurrent users.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -143,35 +147,78 @@ def latency_summary(timings: list[float]) -> dict:
     }
 
 
+_ANSWERED = re.compile(r"\(mã ([^)\s]+)\)")
+
+
+def classify(replies: list[dict]) -> tuple[str, dict[str, str]]:
+    """What a turn did: ("choose", {code: payload}) when the bot asked which procedure,
+    ("answer", {code: ""}) with the procedure it answered, or ("abstain", {})."""
+    offered = {}
+    for reply in replies:
+        for button in reply.get("buttons") or []:
+            payload = str(button.get("payload", ""))
+            if "procedure_code" in payload:
+                offered[json.loads("{" + payload.split("{", 1)[1])["procedure_code"]] = payload
+    if any(b.get("payload") == "/deny" for r in replies for b in r.get("buttons") or []):
+        return "choose", offered
+    first = next((r.get("text") or "" for r in replies if r.get("text")), "")
+    answered = _ANSWERED.search(first)
+    if answered is None or NOT_FOUND in first:
+        return "abstain", {}
+    return "answer", {answered.group(1): ""}
+
+
 def evaluate(url: str, questions: Path) -> dict:
     rows = [
         json.loads(line)
         for line in questions.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    inside = named = named_expected = outside = abstained = wrong_abstain = 0
+    inside = named = right_first = asked = two_turn = outside = abstained = 0
+    abstained_two_turn = wrong_abstain = 0
     for row in rows:
-        text = reply_text(send(url, f"eval-{uuid.uuid4().hex[:8]}", row["question"]))
+        sender = f"eval-{uuid.uuid4().hex[:8]}"
+        replies = send(url, sender, row["question"])
         gold = set(row["expected"]) | set(row.get("acceptable") or [])
-        # Abstaining: saying nothing matched, or naming no procedure at all
-        # (out of scope, not understood); a listed "(mã …)" is an answer.
-        said_not_found = NOT_FOUND in text or "(mã " not in text
+        kind, codes = classify(replies)
+        text = reply_text(replies)
         if row["expected"]:
             inside += 1
-            named += any(code in text for code in gold) and not said_not_found
-            named_expected += any(code in text for code in row["expected"]) and not said_not_found
-            wrong_abstain += said_not_found
+            # As before this issue: any gold code named anywhere in the first reply.
+            named += kind != "abstain" and any(code in text for code in gold)
+            right_first += kind == "answer" and bool(gold & set(codes))
+            wrong_abstain += kind == "abstain"
+            if kind == "choose":
+                asked += 1
+                pressed = next((codes[c] for c in codes if c in gold), None)
+                if pressed is not None:
+                    then, answered = classify(send(url, sender, pressed))
+                    two_turn += then == "answer" and bool(gold & set(answered))
+            else:
+                two_turn += kind == "answer" and bool(gold & set(codes))
         else:
             outside += 1
-            abstained += said_not_found
+            abstained += kind == "abstain"
+            if kind == "choose":  # the citizen says none is meant
+                then, _ = classify(send(url, sender, "không phải"))
+                abstained_two_turn += then == "abstain"
+            else:
+                abstained_two_turn += kind == "abstain"
+
+    def share(count: int, total: int) -> float:
+        return round(count / total, 4) if total else 0.0
+
     return {
         "n": len(rows),
         "in_catalogue": inside,
-        "first_reply_names_gold_code": round(named / inside, 4) if inside else 0.0,
-        "first_reply_names_expected_code": round(named_expected / inside, 4) if inside else 0.0,
-        "in_catalogue_said_not_found": round(wrong_abstain / inside, 4) if inside else 0.0,
+        "first_reply_names_gold_code": share(named, inside),
+        "first_reply_answers_gold": share(right_first, inside),
+        "asked_which": share(asked, inside),
+        "two_turn_success": share(two_turn, inside),
+        "in_catalogue_said_not_found": share(wrong_abstain, inside),
         "out_of_catalogue": outside,
-        "out_of_catalogue_abstained": round(abstained / outside, 4) if outside else 0.0,
+        "out_of_catalogue_abstained": share(abstained, outside),
+        "out_of_catalogue_abstained_two_turns": share(abstained_two_turn, outside),
     }
 
 

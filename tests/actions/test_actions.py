@@ -183,7 +183,7 @@ def test_choices_are_offered_in_plain_words_with_a_way_out(search: Searcher) -> 
         assert "T.000010" in messages[0]["text"]
         return
     text = messages[0]["text"]
-    assert text.startswith("Dạ, anh/chị muốn hỏi thủ tục nào") and "không phải" in text
+    assert text.startswith("Dạ, anh/chị muốn hỏi thủ tục nào") and "Không phải" in text
     assert messages[0]["buttons"][-1] == {
         "title": "Không phải các thủ tục trên",
         "payload": "/deny",

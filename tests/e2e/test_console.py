@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -365,6 +366,70 @@ def test_feedback_the_citizens_gave(page: Page, bot: Bot) -> None:
     page.wait().until(lambda d: d.current_url.endswith("#/procedure/T.000005"))
     votes = page.visible("#view-procedure .vote-down")
     assert int(votes.text.split()[1]) >= 1
+
+
+# A citizen's way of asking that the mini catalogue's texts do not serve (the bot
+# answers "kết hôn"), and another citizen asking the same another way.
+TAUGHT = "cưới xong muốn đưa vợ về ở hẳn nhà mình thì làm thủ tục gì"
+ASKED = "mới lấy vợ, muốn đưa vợ về ở hẳn với nhà mình thì phải làm thủ tục gì"
+
+
+def answered(replies: list[dict]) -> str | None:
+    """The procedure the bot answered with: the code its first message cites."""
+    first = next((r.get("text") or "" for r in replies if r.get("text")), "")
+    found = re.search(r"^Dạ, (?:[^\n]*?)\(mã (T\.\d{6})\)", first)
+    return found.group(1) if found else None
+
+
+def test_staff_teach_a_missed_question_and_the_next_citizen_is_answered(
+    page: Page, bot: Bot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, before = bot.send("learn-e2e-0", ASKED)
+    assert answered(before) != "T.000005"  # not known yet
+    _, wrong = bot.send("learn-e2e-1", TAUGHT)
+    assert answered(wrong) != "T.000005"
+    offered = [b["payload"] for r in wrong for b in r.get("buttons") or []]
+    # The citizen says the bot got it wrong: 👎 on an answer, "không phải" to a choice.
+    reply = "không phải" if "/deny" in offered else '/feedback{"vote": "down"}'
+    assert bot.send("learn-e2e-1", reply)[0] == 200
+    page.signed_in()
+    page.find(".tab[data-view=learn]").click()
+    item = page.wait().until(
+        lambda _: next((i for i in page.all("#learn-list .learn-item") if TAUGHT in i.text), None),
+        "the question the bot got wrong is not waiting for staff",
+    )
+    item.find_element(By.CSS_SELECTOR, "button.teach").click()
+    box = page.visible("#link-q")
+    box.clear()
+    box.send_keys("đăng ký thường trú")
+    attach = page.wait().until(
+        lambda _: next(
+            (
+                r.find_element(By.CSS_SELECTOR, "button.attach")
+                for r in page.all("#link-results .link-result")
+                if "T.000005" in r.text
+            ),
+            None,
+        ),
+        "T.000005 not among the dialog's results",
+    )
+    page.screenshot("console-learn.png", capsys)
+    attach.click()
+    page.wait().until(lambda _: not page.find("#link-dialog").get_attribute("open"))
+    row = page.wait().until(
+        lambda _: next((r for r in page.all("#links-table tbody tr") if TAUGHT in r.text), None),
+        "the link is not listed",
+    )
+    assert "T.000005" in row.text and page.console.username in row.text
+    # A new conversation asking it another way is answered with that procedure
+    # (the action server polls the desk at most once a second: no restart).
+    for attempt in range(5):
+        _, replies = bot.send(f"learn-e2e-2-{attempt}", ASKED)
+        if answered(replies) == "T.000005":
+            break
+        time.sleep(1)
+    assert answered(replies) == "T.000005"
+    assert "Đăng ký thường trú" in replies[0]["text"]
 
 
 def test_no_script_error_and_nothing_blocked(page: Page) -> None:

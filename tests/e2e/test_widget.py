@@ -196,22 +196,34 @@ def test_question_answer_buttons_and_links(
 ) -> None:
     widget.open_fresh()
     before = len(widget.messages())
-    widget.ask("xin giấy phép xây dựng công trình thì nộp ở đâu", "T.000009", "T.000010")
+    widget.ask("đăng ký cho con", "T.000001", "T.000003")
     choices = widget.choices(before, "T.0000")
     assert len(choices) == 2 and all(c.tag_name == "button" for c in choices)
 
     title = choices[1].text
     code = re.search(r"T\.\d{6}", title).group()
-    answer = widget.press(choices[1], code, "Cơ quan thực hiện")
+    widget.press(choices[1], code, "Cơ quan thực hiện")
     assert widget.messages("user")[-1].get_attribute("textContent").endswith(title)
     assert not any(c.is_enabled() for c in choices)  # that question is answered
+
+    # The vote sits on the answer's own bubble, not in a bubble of its own.
+    last = widget.messages()[-2:]
+    assert any(m.find_elements(By.CSS_SELECTOR, ".dvc-bubble .dvc-votes .dvc-vote") for m in last)
+    assert not any(
+        "thông tin trên có giúp" in m.get_attribute("textContent") for m in widget.messages()
+    )
+
+    code = "T.000010"
+    answer = widget.ask(
+        "xin giấy phép xây dựng công trình thì nộp ở đâu", code, "Cơ quan thực hiện"
+    )
     link = widget.driver.find_element(By.CSS_SELECTOR, f".dvc-link[href$='/p/{code}']")
     assert link.get_attribute("target") == "_blank"
     assert link.get_attribute("rel") == "noopener noreferrer"
     assert link.text in answer
 
     before = len(widget.messages())
-    useful = widget.choices(before - 1, "Hữu ích")[0]
+    useful = widget.choices(before - 2, "Hữu ích")[0]  # on the answer, before its related bubble
     widget.find(".dvc-log").send_keys(Keys.END)
     show(capsys, widget.screenshot("widget-desktop.png"))
     assert "cảm ơn anh/chị đã phản hồi" in widget.press(useful)
