@@ -9,6 +9,9 @@ index), so it starts in the background when the action server imports the
 actions, and requests wait for it. A missing or stale index of a small
 catalogue (the seed) is rebuilt on the spot; a big one must be built with
 `make index`, and until then answers say the lookup is unavailable.
+
+The searcher also reads the question bank's learned pairs from the help desk
+(DESK_DB): what staff link in the console reaches it within a second.
 """
 
 from __future__ import annotations

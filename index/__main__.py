@@ -18,6 +18,7 @@ from pathlib import Path
 
 from index.adapt import DEFAULT_ADAPTED, adapt_model, adapt_queries, resolve_embedder
 from index.adapter import read_manifest as read_adapter_manifest
+from index.bank import read_questions as read_bank
 from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
 from index.evaluate import percentile, read_questions, run
 from index.search import Settings
@@ -191,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**manifest, "stale": stale,
                           "adaptation": _adaptation(args, catalogue),
                           "catalogue_procedures": len(catalogue.procedures),
-                          "catalogue_problems": len(catalogue.problems)}, indent=2))  # fmt: skip
+                          "catalogue_problems": len(catalogue.problems),
+                          "question_bank": len(read_bank())}, indent=2))  # fmt: skip
     elif args.command == "search":
         result = _searcher(args).search(args.query, k=args.k)
         print(f"query: {result.expanded}" + ("  [abstained]" if result.abstained else ""))
