@@ -37,7 +37,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.text import fold, normalize
-from index.lexical import BM25, terms
+from index.lexical import BM25
 from index.ranking import top_k
 
 logger = logging.getLogger(__name__)
@@ -181,12 +181,34 @@ def bank_sha256(questions: Sequence[BankQuestion]) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class _State:
+    """One version of the bank, replaced whole when staff links change: a search reads
+    one state from start to end, however the bank changes meanwhile."""
+
+    questions: list[BankQuestion]
+    vectors: np.ndarray
+    bm25: BM25
+    own: np.ndarray
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class LexicalShare:
+    """For each question of one bank state, the part of its BM25 mass a query holds."""
+
+    state: _State
+    share: np.ndarray
+
+
 class Bank:
     """Questions with their prepared text and vectors; matched against prepared queries.
 
     `prepare` turns a question into the text both channels see (the searcher's own:
     normalised, accents restored, aliases added), so a bank question and a citizen's
     query are compared as equals. `embed` turns prepared texts into query vectors.
+    New staff links are taken in on a thread of their own: a citizen's search never
+    waits for the bank to be rebuilt (it uses the previous state meanwhile).
     """
 
     def __init__(
@@ -204,10 +226,12 @@ class Bank:
         self._learned_version: str | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        self._team = self._usable(questions)
+        self._rebuilding: threading.Thread | None = None
+        self._prepared: dict[str, str] = {}
         self._vector_cache: dict[str, np.ndarray] = {}
-        self._install(self._team, [prepare(q.text) for q in self._team])
-        self.refresh(force=True)
+        self._team = self._usable(questions)
+        self._state = self._build(self._team)
+        self.refresh(wait=True)
 
     def _usable(self, questions: Iterable[BankQuestion]) -> list[BankQuestion]:
         """Questions whose codes this catalogue has (unknown codes dropped, logged)."""
@@ -223,7 +247,13 @@ class Bank:
             logger.info("question bank: %d questions name no procedure of this catalogue", dropped)
         return usable
 
-    def _install(self, questions: list[BankQuestion], prepared: list[str]) -> None:
+    def _build(self, questions: list[BankQuestion]) -> _State:
+        """A state over `questions`; prepared texts and vectors are remembered by text,
+        so a rebuild for one new staff link prepares and embeds only that link."""
+        for q in questions:
+            if q.text not in self._prepared:
+                self._prepared[q.text] = self._prepare(q.text)
+        prepared = [self._prepared[q.text] for q in questions]
         missing = [t for t in dict.fromkeys(prepared) if t not in self._vector_cache]
         if missing:
             self._vector_cache.update(zip(missing, self._embed(missing), strict=True))
@@ -234,61 +264,84 @@ class Bank:
             else np.zeros((0, dim), dtype=np.float32)
         )
         bm25 = BM25(prepared)
+        weights = np.array([q.weight for q in questions], dtype=np.float32)
         # A question's BM25 score against itself: dividing by it puts every question's
         # lexical match on one scale, 1.0 = all its words (long questions score higher raw).
-        own = np.array(
-            [bm25.scores_for_terms(set(terms(t)))[i] for i, t in enumerate(prepared)],
-            dtype=np.float32,
-        )
-        weights = np.array([q.weight for q in questions], dtype=np.float32)
-        self.questions, self.vectors, self._bm25, self._own = questions, vectors, bm25, own
-        self._weights = weights
+        return _State(questions, vectors, bm25, bm25.own_scores(), weights)
 
-    def refresh(self, force: bool = False) -> bool:
-        """Takes staff-taught questions in when their version changed; True if it did."""
+    def refresh(self, force: bool = False, wait: bool = False) -> bool:
+        """Takes staff-taught questions in when their version changed (looked up at most
+        once every REFRESH_EVERY seconds unless `force`). The rebuild runs on its own
+        thread unless `wait`; True when a rebuild was started or done."""
         if self._learned is None:
             return False
         now = time.monotonic()
-        if not force and now - self._checked_at < REFRESH_EVERY:
+        if not force and not wait and now - self._checked_at < REFRESH_EVERY:
             return False
         with self._lock:
             self._checked_at = now
+            if self._rebuilding is not None and self._rebuilding.is_alive():
+                if not wait:
+                    return False
+                self._rebuilding.join()
             try:
                 version = self._learned.bank_version()
-                if version == self._learned_version and not force:
-                    return False
-                learned = self._usable(self._learned.bank_entries())
             except Exception:
                 logger.exception("question bank: staff links could not be read")
                 return False
-            questions = self._team + learned
-            self._install(questions, [self._prepare(q.text) for q in questions])
-            self._learned_version = version
-            logger.info("question bank: %d team + %d learned", len(self._team), len(learned))
+            if version == self._learned_version and not force:
+                return False
+            if wait:
+                self._rebuild(version)
+            else:
+                self._rebuilding = threading.Thread(
+                    target=self._rebuild, args=(version,), name="bank-rebuild", daemon=True
+                )
+                self._rebuilding.start()
             return True
 
+    def _rebuild(self, version: str) -> None:
+        try:
+            learned = self._usable(self._learned.bank_entries())
+            self._state = self._build(self._team + learned)
+        except Exception:
+            logger.exception("question bank: staff links could not be taken in")
+            return
+        self._learned_version = version
+        logger.info("question bank: %d team + %d learned", len(self._team), len(learned))
+
+    @property
+    def questions(self) -> list[BankQuestion]:
+        return self._state.questions
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._state.vectors
+
     def __len__(self) -> int:
-        return len(self.questions)
+        return len(self._state.questions)
 
     @property
     def team_size(self) -> int:
         return len(self._team)
 
-    def lexical_share(self, query_terms: Mapping[str, float]) -> np.ndarray | None:
+    def lexical_share(self, query_terms: Mapping[str, float]) -> LexicalShare | None:
         """For each question, the part of its BM25 mass the query holds (1.0 = all of it).
 
         Separate from `evidence` so that the search computes it while the query encoder
-        runs. It also takes in new staff links (at most once a second); None: no questions.
+        runs. It also looks for new staff links (at most once a second); None: no
+        questions.
         """
         self.refresh()
-        if not self.questions:
+        state = self._state
+        if not state.questions:
             return None
-        share = self._bm25.scores_for_terms(query_terms) / np.maximum(self._own, 1e-6)
-        return np.minimum(share, 1.0)
+        share = state.bm25.scores_for_terms(query_terms) / np.maximum(state.own, 1e-6)
+        return LexicalShare(state, np.minimum(share, 1.0))
 
     def evidence(
         self,
-        lexical: np.ndarray,
+        lexical: LexicalShare,
         query_vector: np.ndarray,
         lexical_weight: float,
         floor: float,
@@ -297,24 +350,22 @@ class Bank:
     ) -> dict[str, Evidence]:
         """Each procedure's evidence from the query's nearest questions, and its nearest one.
 
-        A question's evidence adds its lexical share (`lexical_share`, for the same
-        question set) and how far its cosine similarity rises above `floor` (e5
-        puts unrelated Vietnamese questions near 0.8, paraphrases above 0.9), scaled by its
-        weight. The `neighbours` nearest questions vote: a procedure sums the evidence of
-        its questions among them (its first code fully, the others `secondary`), so several
-        citizens' ways of asking that agree count more than one lucky match.
+        A question's evidence adds its lexical share (`lexical_share`) and how far its
+        cosine similarity rises above `floor` (e5 puts unrelated Vietnamese questions
+        near 0.8, paraphrases above 0.9), scaled by its weight. The `neighbours` nearest
+        questions vote: a procedure sums the evidence of its questions among them (its
+        first code fully, the others `secondary`), so several citizens' ways of asking
+        that agree count more than one lucky match.
         """
-        questions, vectors = self.questions, self.vectors
-        if len(lexical) != len(questions):  # staff links came in between: next query
-            return {}
-        cosines = vectors @ query_vector.reshape(-1)
+        state = lexical.state
+        cosines = state.vectors @ query_vector.reshape(-1)
         dense = np.clip((cosines - floor) / (1.0 - floor), 0.0, None)
-        value = (lexical_weight * lexical + dense) * self._weights
+        value = (lexical_weight * lexical.share + dense) * state.weights
         found: dict[str, Evidence] = {}
         for i in top_k(value, neighbours):
             if value[i] <= 0:
                 break
-            question = questions[i]
+            question = state.questions[i]
             for rank, code in enumerate(question.codes):
                 share = float(value[i]) * (1.0 if rank == 0 else secondary)
                 known = found.get(code)

@@ -52,6 +52,13 @@ class BM25:
             contributions = idf * tfs * (k1 + 1) / (tfs + norm[doc_ids])
             self._postings[term] = (doc_ids, contributions.astype(np.float32), idf)
 
+    def own_scores(self) -> np.ndarray:
+        """Each document's score for itself as a query (each of its terms once)."""
+        result = np.zeros(self.size, dtype=np.float32)
+        for doc_ids, contributions, _ in self._postings.values():
+            result[doc_ids] += contributions
+        return result
+
     def idf(self, term: str) -> float:
         """Inverse document frequency; 0 for a term no document has."""
         entry = self._postings.get(term)

@@ -27,7 +27,7 @@ from bot.text import normalize
 from index.accents import AccentRestorer
 from index.adapter import QueryAdapter
 from index.aliases import Aliases
-from index.bank import Bank, BankQuestion, Evidence, LearnedSource
+from index.bank import Bank, BankQuestion, Evidence, LearnedSource, LexicalShare
 from index.catalogue import Procedure
 from index.coverage import Coverage, Elsewhere
 from index.embedders import Embedder
@@ -405,28 +405,28 @@ class Searcher:
             for i, evidence in asked_like.items():
                 fused[i] += self.settings.bank_weight * evidence.value
             fused = self._rerank_by_name(fused, named, called_for)
-        top = top_k(fused, k)
-        hits = [
-            Hit(
-                self.procedures[i],
-                float(fused[i]),
-                float(lexical[i]),
-                float(dense[i]),
-                tuple(name for name, t in self._fields[i].items() if prepared.words & t),
-                *(
-                    (asked_like[i].value, asked_like[i].nearest, asked_like[i].cosine)
-                    if i in asked_like
-                    else ()
-                ),
+        hits = []
+        for i in top_k(fused, k):
+            bank = asked_like.get(i)
+            hits.append(
+                Hit(
+                    self.procedures[i],
+                    float(fused[i]),
+                    float(lexical[i]),
+                    float(dense[i]),
+                    tuple(name for name, t in self._fields[i].items() if prepared.words & t),
+                    bank=bank.value if bank else 0.0,
+                    asked_like=bank.nearest if bank else None,
+                    asked_cosine=bank.cosine if bank else 0.0,
+                )
             )
-            for i in top
-        ]
         hits = self._prefer_level(hits, asked_levels(query_terms)) if hybrid else tuple(hits)
         # Abstention is calibrated on the fused score; the single-channel modes
         # exist as baselines and only rank.
         abstained = hybrid and self._abstains(hits[0])
+        best = self._positions[hits[0].procedure.code]
         if not hybrid or (
-            named[self._positions[hits[0].procedure.code]] >= self.settings.elsewhere_keep_coverage
+            named[best] >= self.settings.elsewhere_keep_coverage
             or hits[0].bank >= self.settings.bank_confident
         ):
             elsewhere = None
@@ -435,7 +435,9 @@ class Searcher:
             elsewhere,
         )  # fmt: skip
 
-    def _bank_evidence(self, lexical: np.ndarray | None, vector: np.ndarray) -> dict[int, Evidence]:
+    def _bank_evidence(
+        self, lexical: LexicalShare | None, vector: np.ndarray
+    ) -> dict[int, Evidence]:
         """Per procedure position: the bank's evidence and the question it came from."""
         if self.bank is None or lexical is None:
             return {}

@@ -147,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     linked = asyncio.run(teach(taught, work / "console.db"))
     print(f"taught {linked} links through the console in {time.monotonic() - started:.1f} s")
-    time.sleep(1.2)  # the searcher looks for new links at most once a second
+    # The action server's searcher looks for new links at most once a second and takes
+    # them in on a thread of its own; here the measurement waits until it has.
+    time.sleep(1.0)
+    searcher.bank.refresh(wait=True)
     after = figures(searcher, tested)
     taught_after = figures(searcher, taught)
     print("after:", json.dumps(after))

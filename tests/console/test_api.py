@@ -413,6 +413,7 @@ def test_staff_teach_the_bank_and_the_search_knows_at_once(
             async with client.post("/api/learn/links", json=body, headers=headers) as response:
                 assert response.status == 201
                 link = (await response.json())["id"]
+            catalogue_search.searcher().bank.refresh(wait=True)  # as the next search would
             result = catalogue_search.searcher().search(ASKED, k=1)
             assert result.hits[0].procedure.code == "T.000005" and not result.abstained
             async with client.get("/api/learn") as response:
@@ -424,6 +425,7 @@ def test_staff_teach_the_bank_and_the_search_knows_at_once(
                 assert response.status == 200
             async with client.post(f"/api/learn/links/{link}/undo", headers=headers) as response:
                 assert response.status == 404
+            catalogue_search.searcher().bank.refresh(wait=True)
             after = catalogue_search.searcher().search(ASKED, k=1).hits[0].procedure.code
             assert after == before
 

