@@ -18,14 +18,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers
-from actions.catalogue_search import SearchUnavailableError, preload, searcher
-from actions.desk import Desk
 from actions.guidance import Decision, decide, none_of_them, option_number, pick_choice
-from actions.handoff import hotline_number
 from actions.routing import route
+from helpdesk.desk import Desk
+from helpdesk.search import SearchUnavailableError, preload, searcher
 from index.catalogue import Procedure
 from index.coverage import Elsewhere
+from replies import procedure as answers
+from replies.hotline import hotline_number
 
 logger = logging.getLogger(__name__)
 preload()
@@ -267,10 +267,9 @@ class ActionChooseProcedure(Action):
         return [SlotSet("pending_choices", None), FollowupAction(route(intent))]
 
 
-NOT_UNDERSTOOD = (
-    "Dạ, em chưa hiểu ý anh/chị. Anh/chị nói rõ giúp em thủ tục cần hỏi được không ạ? "
-    'Ví dụ: "đăng ký khai sinh cho con ở đâu".'
-)
+# In domain.yml: Rasa records which response a bot message came from, so the
+# next turn can tell a "not understood" without reading the wording.
+NOT_UNDERSTOOD = "utter_not_understood"
 NOTHING_SAID = "Dạ, em chưa nhận được nội dung. Anh/chị nhắn câu hỏi giúp em ạ."
 OUT_OF_SCOPE = (
     "Dạ, câu này nằm ngoài phạm vi em hỗ trợ ạ. Em trả lời về thủ tục hành chính (giấy tờ, "
@@ -316,7 +315,7 @@ class ActionFallback(Action):
             return answered
         if _previous_turn_fell_back(tracker):
             return [FollowupAction("action_handoff")]
-        dispatcher.utter_message(text=NOT_UNDERSTOOD)
+        dispatcher.utter_message(response=NOT_UNDERSTOOD)
         return []
 
 
@@ -337,15 +336,17 @@ class ActionOutOfScope(Action):
 
 
 def _previous_turn_fell_back(tracker: Tracker) -> bool:
-    """Whether the bot's reply to the message before this one was "not understood"."""
+    """Whether the bot's reply to the message before this one was "not understood":
+    Rasa keeps the name of the response a message came from in its metadata."""
     users_seen = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users_seen += 1
             if users_seen == 2:
                 return False
-        elif (
-            event.get("event") == "bot" and users_seen == 1 and event.get("text") == NOT_UNDERSTOOD
-        ):
-            return True
+        elif event.get("event") == "bot" and users_seen == 1:
+            said = (event.get("metadata") or {}).get("utter_action")
+            if said == NOT_UNDERSTOOD:
+                return True
     return False
+

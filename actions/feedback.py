@@ -1,6 +1,6 @@
 """Citizens' votes on answers, and complaints with consent to be contacted.
 
-Both go to the help desk's records (actions/desk.py), where the hotline
+Both go to the help desk's records (helpdesk/desk.py), where the hotline
 console shows them per procedure, so staff find the answers citizens mark
 wrong. A vote is kept with the question that found the procedure: a 👍
 strengthens that pair in the question bank, a 👎 is offered to staff to link.
@@ -15,9 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.desk import Desk
-from actions.handoff import hotline_number
 from actions.routing import route
+from helpdesk.desk import Desk
+from replies.hotline import hotline_number
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Handing a conversation to hotline staff, and back.
 
 request_human, or two messages in a row the bot did not understand, open a
-handoff ticket with the conversation so far (actions/desk.py). While it is
+handoff ticket with the conversation so far (helpdesk/desk.py). While it is
 open, GatePolicy sends every message to action_handoff_wait: the message is
 added to the ticket for staff and the bot stays quiet apart from a short
 acknowledgement. Staff resolving the ticket, or the citizen asking to go on
@@ -11,26 +11,19 @@ with the bot (resume_bot), hands the conversation back.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.desk import Desk
 from actions.routing import route
+from helpdesk.desk import Desk
+from replies.hotline import hotline_number
 
 logger = logging.getLogger(__name__)
 
-# The national public-service portal's hotline; each portal sets its own.
-DEFAULT_HOTLINE = "1800 1096"
 _STATUS_INTENTS = {"check_status", "provide_application_code"}
-
-
-def hotline_number() -> str:
-    """The number citizens should call, from HOTLINE_NUMBER (read on each use)."""
-    return os.environ.get("HOTLINE_NUMBER", "").strip() or DEFAULT_HOTLINE
 
 
 def hotline_message(intent: str | None, number: str) -> str:

@@ -64,3 +64,11 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert model.exists()
     print(f"\nrasa train took {time.monotonic() - started:.0f} s")
     return model
+
+
+@pytest.fixture
+def desk_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away help-desk database (DESK_DB) for the test."""
+    path = tmp_path / "desk.db"
+    monkeypatch.setenv("DESK_DB", str(path))
+    return path

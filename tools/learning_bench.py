@@ -66,7 +66,7 @@ def labelled(titles: list[str], labels: Path = LABELS) -> list[tuple[str, list[s
 
 def halves(items: list[tuple[str, list[str], list[str]]]) -> tuple[list, list]:
     """Two halves by a hash of the title without accents: a title's copies stay together."""
-    from bot.text import fold
+    from bot.language.text import fold
 
     def group(title: str) -> str:
         return hashlib.sha1(" ".join(fold(title).lower().split()).encode()).hexdigest()
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         DESK_DB=str(work / "desk.db"),
         SEARCH_PRELOAD="0",
     )
-    from actions import catalogue_search
+    from helpdesk import search as catalogue_search
 
     items = labelled(read_titles())
     taught, tested = halves(items)

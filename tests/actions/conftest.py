@@ -10,7 +10,7 @@ import pytest
 
 os.environ["SEARCH_PRELOAD"] = "0"  # before actions are imported: no default load
 
-from actions import catalogue_search
+from helpdesk import search as catalogue_search
 from index.search import Searcher
 from tests.index.conftest import MINI
 
@@ -31,7 +31,6 @@ def search(mini_index: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Search
 
 
 @pytest.fixture(autouse=True)
-def desk_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "desk.db"
-    monkeypatch.setenv("DESK_DB", str(path))
-    return path
+def fresh_desk(desk_db: Path) -> Path:
+    """Every action test writes to a throw-away help desk."""
+    return desk_db

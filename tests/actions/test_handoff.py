@@ -6,7 +6,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import DEFAULT_HOTLINE, ActionHotline, hotline_message, hotline_number
+from actions.handoff import ActionHotline, hotline_message
+from replies.hotline import DEFAULT_HOTLINE, hotline_number
 
 
 def test_number_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:

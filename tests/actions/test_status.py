@@ -9,14 +9,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.status import (
-    LABELS,
-    ValidateStatusForm,
-    error_message,
-    normalize_code,
-    status_message,
-)
+from actions.status import ValidateStatusForm
 from portal.client import Application, NotFound, Unavailable
+from replies.status import LABELS, error_message, normalize_code, status_message
 
 VN = timezone(timedelta(hours=7))
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=VN)

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from actions.desk import Desk, desk_path
+from helpdesk.desk import Desk, desk_path
 from index.adapt import resolve_embedder
 from index.bank import BankQuestion
 from index.catalogue import SEED_CATALOGUE, load_catalogue

@@ -14,12 +14,11 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.text import mask_personal, normalize
+from bot.language.text import mask_personal, normalize
+from helpdesk.db import connect, create
 from index.bank import BankQuestion
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "run" / "desk.db"
@@ -141,26 +140,6 @@ class TicketConflictError(Exception):
 def desk_path() -> Path:
     """The database file, from DESK_DB (read on each use, so tests can point it)."""
     return Path(os.environ.get("DESK_DB", "").strip() or DEFAULT_DB)
-
-
-def create(path: Path, schema: str) -> None:
-    """Makes the file and its tables; WAL lets several processes (action
-    server, console) read while one writes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(path) as db:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(schema)
-
-
-@contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """One short-lived connection: commits, or rolls back on error, then closes."""
-    db = sqlite3.connect(path, timeout=10)
-    try:
-        with db:
-            yield db
-    finally:
-        db.close()
 
 
 class Desk:

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from actions import answers
 from index.catalogue import Channel, Document, Procedure, load_catalogue
+from replies import procedure as answers
 from tests.index.conftest import MINI
 
 PROCEDURES = load_catalogue(MINI).procedures
@@ -77,7 +77,7 @@ def test_long_document_lists_are_split_and_capped() -> None:
 def test_names_read_naturally_after_thu_tuc() -> None:
     from dataclasses import replace
 
-    from actions.answers import name, overview, where
+    from replies.procedure import name, overview, where
     from tests.actions.test_guidance import _proc
 
     procedure = replace(_proc("1.001193", "Thủ tục đăng ký khai sinh"), agency="UBND cấp xã.")

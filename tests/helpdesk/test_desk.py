@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.desk import Desk
+from helpdesk.desk import Desk
 
 
 def test_one_open_ticket_per_sender_until_resolved(desk_db: Path) -> None:
