@@ -160,17 +160,17 @@ bench-learning: $(ACTIONS_VENV)/.installed
 	@$(ACTIONS_PY) -m tools.learning_bench --catalogue "$(ANSWER_CATALOGUE)" --index models/index-eval
 
 lint: install
-	$(RASA_VENV)/bin/ruff check bot actions console index portal tests tools widget
+	$(RASA_VENV)/bin/ruff check bot actions console helpdesk index portal replies tests tools widget
 
 test: install
-	$(RASA_VENV)/bin/ruff check bot actions console index portal tests tools widget
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget tests/console
-	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/zalo tests/nlu tests/e2e
+	$(RASA_VENV)/bin/ruff check bot actions console helpdesk index portal replies tests tools widget
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/helpdesk tests/replies tests/index tests/portal tests/widget tests/console
+	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/index tests/portal tests/widget tests/console
-	$(RASA_PY) -m pytest -q tests/bot tests/zalo
+	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/helpdesk tests/replies tests/index tests/portal tests/widget tests/console
+	$(RASA_PY) -m pytest -q tests/bot
 
 eval-nlu: install $(MODEL)
 	@test -n "$(INTENTS)" || { echo "usage: make eval-nlu INTENTS=<jsonl>"; exit 2; }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 from index.catalogue import Procedure
 from index.coverage import Elsewhere
 from index.search import Result, Searcher

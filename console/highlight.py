@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.text import fold
+from bot.language.text import fold
 from index.catalogue import Procedure
 
 __all__ = ["FIELDS", "match"]

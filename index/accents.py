@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 
 _SYLLABLE = re.compile(r"[^\W\d_]+", re.UNICODE)
 _START = "<s>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 
 DEFAULT_ALIASES = Path(__file__).parent / "data" / "aliases.tsv"
 _SYLLABLE = re.compile(r"[a-z0-9]+")

@@ -36,7 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 from index.lexical import BM25
 from index.ranking import top_k
 

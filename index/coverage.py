@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 from index.catalogue import Procedure
 
 __all__ = ["Coverage", "Elsewhere"]

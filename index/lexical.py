@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 
 _SYLLABLE = re.compile(r"[a-z0-9]+")
 

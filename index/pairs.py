@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 from index.aliases import Aliases
 from index.catalogue import Procedure
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 
 DEFAULT_QUALIFIERS = Path(__file__).parent / "data" / "qualifiers.tsv"
 _SYLLABLE = re.compile(r"[^\W_]+", re.UNICODE)

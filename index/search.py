@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bot.text import normalize
+from bot.language.text import normalize
 from index.accents import AccentRestorer
 from index.adapter import QueryAdapter
 from index.aliases import Aliases

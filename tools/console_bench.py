@@ -40,7 +40,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bot.text import fold
+from bot.language.text import fold
 from tools.answer_bench import ROOT, latency_summary
 from tools.widget_bench import CHROMEDRIVER, CHROMIUM, chrome
 

@@ -13,7 +13,7 @@ and the fake Zalo API on free loopback ports, then
      user against one turn's worth of replies: duplicates and losses.
 
 Usage: python -m tools.zalo_bench --catalogue <jsonl> --index <dir>  (make bench-zalo)
-Runs in the Rasa venv (it signs events with bot.zalo.signature, posts with aiohttp).
+Runs in the Rasa venv (it signs events with bot.channels.zalo.signature, posts with aiohttp).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.zalo import signature
+from bot.channels.zalo import signature
 from tools.answer_bench import BENCH_QUESTIONS, ROOT, Stack, _free_port
 
 APP_ID, OA_SECRET, APP_SECRET = "bench-app", "bench-oa-secret", "bench-app-secret"

@@ -23,7 +23,7 @@ __all__ = ["SocketIOInput"]
 
 
 class SocketIOInput(RasaSocketIOInput):
-    """`socketio` in credentials.yml, as `bot.socketio.SocketIOInput`."""
+    """`socketio` in credentials.yml, as `bot.channels.socketio.SocketIOInput`."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = super().blueprint(on_new_message)

@@ -5,7 +5,7 @@ a handoff ticket is open, staff answer, not the bot; after the bot asked
 "which of these procedures?", a bare "2" is a choice, not a new question.
 Rules cannot say "any intent"; this policy can. Configured in config.yml as
 
-    - name: bot.policies.GatePolicy
+    - name: bot.components.policies.GatePolicy
       gates:
         - slot: handoff_ticket
           action: action_handoff_wait

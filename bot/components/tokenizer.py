@@ -1,6 +1,6 @@
 """Rasa tokenizer for Vietnamese, built on underthesea word segmentation.
 
-Use it in config.yml as `bot.tokenizer.VietnameseTokenizer`. Each token's text
+Use it in config.yml as `bot.components.tokenizer.VietnameseTokenizer`. Each token's text
 is the normalised word with syllables joined by "_" ("thủ_tục"), its lemma the
 accent-folded lower-case form ("thu_tuc") so that a featurizer with
 `use_lemma: true` treats typed-without-accents text like accented text, and its
@@ -22,7 +22,7 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.segmenter import DEFAULT_DICTIONARY, Segmenter, load_dictionary
+from bot.language.segmenter import DEFAULT_DICTIONARY, Segmenter, load_dictionary
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.text import fold, normalize
+from bot.language.text import fold, normalize
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.zalo import signature
+from bot.channels.zalo import signature
 from tests.e2e.conftest import ZALO_APP_ID, ZALO_OA_SECRET, Bot
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.text import fold
+from bot.language.text import fold
 from index.aliases import Aliases
 from index.catalogue import Catalogue
 from index.pairs import kinds, procedure_pairs, short_name, training_pairs

@@ -1,7 +1,7 @@
 """Zalo Official Account connector: the webhook in, the OA message API out.
 
 `ZaloInput` is the Rasa custom channel (credentials.yml names
-`bot.zalo.ZaloInput`); the modules beside it are plain functions and classes
+`bot.channels.zalo.ZaloInput`); the modules beside it are plain functions and classes
 that tests use without a Rasa server:
 
 - `signature`: the X-ZEvent-Signature check.
@@ -12,6 +12,6 @@ that tests use without a Rasa server:
 - `api`: the OA message API with the single-use refresh-token dance.
 """
 
-from bot.zalo.channel import ZaloInput, ZaloOutput
+from bot.channels.zalo.channel import ZaloInput, ZaloOutput
 
 __all__ = ["ZaloInput", "ZaloOutput"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.zalo.store import Store, Tokens
+from bot.channels.zalo.store import Store, Tokens
 
 __all__ = ["SendError", "ZaloClient", "ZaloConfig", "mask_user"]
 

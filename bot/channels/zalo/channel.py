@@ -22,9 +22,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.zalo import render, signature
-from bot.zalo.api import SendError, ZaloClient, ZaloConfig, mask_user
-from bot.zalo.store import SEEN_TTL_S, Store, open_store
+from bot.channels.zalo import render, signature
+from bot.channels.zalo.api import SendError, ZaloClient, ZaloConfig, mask_user
+from bot.channels.zalo.store import SEEN_TTL_S, Store, open_store
 
 __all__ = ["ZaloInput", "ZaloOutput"]
 

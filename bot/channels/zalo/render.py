@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.text import fold
+from bot.language.text import fold
 
 __all__ = ["MAX_CHARS", "number_buttons", "pick", "split"]
 

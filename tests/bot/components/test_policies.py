@@ -12,7 +12,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.policies import GatePolicy
+from bot.components.policies import GatePolicy
 from tests.conftest import ROOT
 
 GATES = [

@@ -11,7 +11,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.tokenizer import VietnameseTokenizer
+from bot.components.tokenizer import VietnameseTokenizer
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.segmenter import Segmenter, load_dictionary
-from bot.text import normalize
+from bot.language.segmenter import Segmenter, load_dictionary
+from bot.language.text import normalize
 
 SEGMENTER = Segmenter(load_dictionary())
 

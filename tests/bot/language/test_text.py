@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import fold, normalize, place_tone
+from bot.language.text import fold, normalize, place_tone
 
 # (typed, canonical): the traditional placement used by the national catalogue.
 TONE_TABLE = [

@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 from aiohttp import web
 
-from bot.zalo.store import RedisStore, SQLiteStore, Store
+from bot.channels.zalo.store import RedisStore, SQLiteStore, Store
 from tools.fake_zalo import FakeZalo, make_app
 
 T = TypeVar("T")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.zalo import api
-from bot.zalo.api import SendError, ZaloClient, ZaloConfig
-from bot.zalo.store import SQLiteStore, Tokens
-from tests.zalo.conftest import APP_ID, APP_SECRET, fake_zalo, run
+from bot.channels.zalo import api
+from bot.channels.zalo.api import SendError, ZaloClient, ZaloConfig
+from bot.channels.zalo.store import SQLiteStore, Tokens
+from tests.bot.channels.zalo.conftest import APP_ID, APP_SECRET, fake_zalo, run
 
 
 def client_for(base: str, db: Path) -> ZaloClient:

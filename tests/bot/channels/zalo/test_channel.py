@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.zalo.api import ZaloClient, ZaloConfig
-from bot.zalo.channel import MAX_TEXT_CHARS, ZaloOutput, parse_event
-from bot.zalo.store import SQLiteStore
-from tests.zalo.conftest import APP_ID, APP_SECRET, fake_zalo, run
+from bot.channels.zalo.api import ZaloClient, ZaloConfig
+from bot.channels.zalo.channel import MAX_TEXT_CHARS, ZaloOutput, parse_event
+from bot.channels.zalo.store import SQLiteStore
+from tests.bot.channels.zalo.conftest import APP_ID, APP_SECRET, fake_zalo, run
 
 
 def test_parse_event_keeps_what_the_bot_answers() -> None:

@@ -2,7 +2,7 @@
 
 import re
 
-from bot.zalo import render
+from bot.channels.zalo import render
 
 BUTTONS = [
     {"title": "Giấy tờ", "payload": "/ask_documents"},

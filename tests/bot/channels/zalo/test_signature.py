@@ -2,7 +2,7 @@
 
 import hashlib
 
-from bot.zalo import signature
+from bot.channels.zalo import signature
 
 BODY = b'{"app_id":"1","event_name":"user_send_text","timestamp":"1700000000000"}'
 

@@ -6,9 +6,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from bot.zalo import store as store_module
-from bot.zalo.store import Store, Tokens
-from tests.zalo.conftest import run
+from bot.channels.zalo import store as store_module
+from bot.channels.zalo.store import Store, Tokens
+from tests.bot.channels.zalo.conftest import run
 
 
 def test_an_event_is_claimed_once_across_processes(store_factory: Callable[[], Store]) -> None:

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.zalo import signature
-from bot.zalo.api import ZaloConfig
-from bot.zalo.channel import ZaloInput
-from tests.zalo.conftest import APP_ID, APP_SECRET, fake_zalo, run
+from bot.channels.zalo import signature
+from bot.channels.zalo.api import ZaloConfig
+from bot.channels.zalo.channel import ZaloInput
+from tests.bot.channels.zalo.conftest import APP_ID, APP_SECRET, fake_zalo, run
 
 OA_SECRET = "oa-secret"
 

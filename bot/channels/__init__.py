@@ -1,0 +1,1 @@
+"""Input channels that credentials.yml names: the widget's Socket.IO and Zalo OA."""

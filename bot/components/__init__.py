@@ -1,0 +1,1 @@
+"""Rasa graph components that config.yml names: the Vietnamese tokenizer and the gate policy."""
