@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.desk import connect, create
+from helpdesk.db import connect, create
 
 __all__ = ["Accounts", "Session", "User", "hash_password", "verify_password"]
 

@@ -5,6 +5,7 @@ portal simulator, a fresh desk database)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,14 +15,15 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from actions import catalogue_search
-from actions.desk import Desk
 from console.accounts import Accounts
 from console.server import Settings, make_app
+from helpdesk import search as catalogue_search
+from helpdesk.desk import Desk
 from portal.simulator import make_app as portal_app
 from portal.simulator import serving
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+STATIC = ROOT / "console" / "static"
 MINI = ROOT / "tests" / "data" / "mini_catalogue.jsonl"
 PASSWORD = "mật khẩu thử 123"
 ENDPOINTS = [
@@ -184,6 +186,44 @@ def test_sign_in_csrf_lockout_and_sign_out(tmp_path: Path, monkeypatch: pytest.M
             for _ in range(5):
                 assert (await sign_in(client, password="không đúng đâu")).status == 401
             assert (await sign_in(client)).status == 429  # even the right password, for now
+
+    run(scenario())
+
+
+def test_the_pages_modules_are_served_as_javascript(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser runs an ES module only when it comes with a JavaScript type, and
+    the asset route serves plain names straight in static/: every module the
+    page's entry imports, directly or not, is one, and none is left unused."""
+
+    async def scenario() -> None:
+        async with site(tmp_path, monkeypatch) as s, s.client() as client:
+            await sign_in(client)
+            async with client.get("/") as page:
+                html = await page.text()
+            entry = re.search(r'<script type="module" src="/static/([a-z]+\.js)"></script>', html)
+            assert entry, "app.html loads no entry module"
+            served: set[str] = set()
+            waiting = [entry.group(1)]
+            while waiting:
+                name = waiting.pop()
+                if name in served:
+                    continue
+                served.add(name)
+                async with client.get(f"/static/{name}") as response:
+                    assert response.status == 200, name
+                    assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+                    assert response.headers["X-Content-Type-Options"] == "nosniff"
+                    assert "Cache-Control" not in response.headers
+                    text = await response.text()
+                for imported in re.findall(r'^import [^;]* from "([^"]+)";$', text, re.M):
+                    assert re.fullmatch(r"\./[a-z]+\.js", imported), (name, imported)
+                    waiting.append(imported[2:])
+            assert served == {path.name for path in STATIC.glob("*.js")}
+            for path in ("/static/nested%2Fmain.js", "/static/main.mjs", "/static/app.html"):
+                async with client.get(URL(f"{s.url}{path}", encoded=True)) as response:
+                    assert response.status == 404, path
 
     run(scenario())
 
