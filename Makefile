@@ -69,6 +69,12 @@ $(ACTIONS_VENV)/.installed: requirements/actions.txt requirements/actions.lock
 	$(ACTIONS_PY) -m pip install -q --disable-pip-version-check -r requirements/actions.txt -c requirements/actions.lock
 	touch $@
 
+# Domain adaptation and the sentence-transformers path (torch): only for the
+# commands and tests that use them, never for the action server.
+$(ACTIONS_VENV)/.adapt-installed: $(ACTIONS_VENV)/.installed requirements/adapt.txt requirements/actions.lock
+	$(ACTIONS_PY) -m pip install -q --disable-pip-version-check -r requirements/adapt.txt -c requirements/actions.lock
+	touch $@
+
 # The portal widget's browser assets (socket.io-client), exactly as locked.
 node_modules/.package-lock.json: package.json package-lock.json
 	command -v npm >/dev/null || { echo "npm not found: install Node.js (apt-get install nodejs npm)"; exit 1; }
@@ -102,17 +108,17 @@ eval-retrieval: $(ACTIONS_VENV)/.installed
 		--catalogue "$(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)" \
 		eval --questions "$(QUESTIONS)"
 
-# Domain adaptation (index/adapt.py), on the national catalogue unless CATALOGUE=.
+# Domain adaptation (index/adaptation/), on the national catalogue unless CATALOGUE=.
 # The fine-tune is a build step: models/adapted/ with a manifest; EMBEDDER=adapted uses it.
-adapt: $(ACTIONS_VENV)/.installed
+adapt: $(ACTIONS_VENV)/.adapt-installed
 	$(ACTIONS_PY) -m index --catalogue "$(ANSWER_CATALOGUE)" adapt
 
-adapt-queries: $(ACTIONS_VENV)/.installed
+adapt-queries: $(ACTIONS_VENV)/.adapt-installed
 	$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale
 	$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" adapt --adapter
 
 # Base model, query adapter and fine-tuned model (those that exist), one after another.
-eval-adapted: $(ACTIONS_VENV)/.installed
+eval-adapted: $(ACTIONS_VENV)/.adapt-installed
 	@test -n "$(QUESTIONS)" || { echo "usage: make eval-adapted QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
 	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" \
 		--no-adapter eval --questions "$(QUESTIONS)"
@@ -162,14 +168,14 @@ bench-learning: $(ACTIONS_VENV)/.installed
 lint: install
 	$(RASA_VENV)/bin/ruff check bot actions console helpdesk index portal replies tests tools widget
 
-test: install
+test: install $(ACTIONS_VENV)/.adapt-installed
 	$(RASA_VENV)/bin/ruff check bot actions console helpdesk index portal replies tests tools widget
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/helpdesk tests/replies tests/index tests/portal tests/widget tests/console
+	$(ACTIONS_PY) -m pytest -q tests/actions tests/helpdesk tests/replies tests/index tests/portal tests/widget tests/console
 	TEST_MODEL= $(RASA_PY) -m pytest -q tests/bot tests/nlu tests/e2e
 
 # Quick loop while editing: no training, no servers.
 test-fast: install
-	SEARCH_PRELOAD=0 $(ACTIONS_PY) -m pytest -q tests/actions tests/helpdesk tests/replies tests/index tests/portal tests/widget tests/console
+	$(ACTIONS_PY) -m pytest -q -m "not slow" tests/actions tests/helpdesk tests/replies tests/index tests/portal tests/widget tests/console
 	$(RASA_PY) -m pytest -q tests/bot
 
 eval-nlu: install $(MODEL)

@@ -21,14 +21,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.guidance import Decision, decide, none_of_them, option_number, pick_choice
 from actions.routing import route
 from helpdesk.desk import Desk
-from helpdesk.search import SearchUnavailableError, preload, searcher
+from helpdesk.search import SearchUnavailableError, searcher
 from index.catalogue import Procedure
 from index.coverage import Elsewhere
 from replies import procedure as answers
 from replies.hotline import hotline_number
 
 logger = logging.getLogger(__name__)
-preload()
 
 FEEDBACK_BUTTONS = [
     {"title": "👍 Hữu ích", "payload": '/feedback{"vote": "up"}'},

@@ -24,9 +24,9 @@ import threading
 from pathlib import Path
 
 from helpdesk.desk import Desk, desk_path
-from index.adapt import resolve_embedder
 from index.bank import BankQuestion
-from index.catalogue import SEED_CATALOGUE, load_catalogue
+from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
+from index.embedders import Embedder, embedder_for
 from index.search import Searcher
 from index.store import StaleIndexError, build, load
 
@@ -56,18 +56,27 @@ def _load() -> Searcher:
     catalogue = load_catalogue(catalogue_path)
     for problem in catalogue.problems:
         logger.warning("catalogue %s: %s (skipped)", catalogue_path, problem)
-    embedder = resolve_embedder(os.environ.get("EMBEDDER", "").strip() or "onnx", catalogue)
-    use_adapter = os.environ.get("QUERY_ADAPTER", "0") == "1"
+    embedder = embedder_for(os.environ.get("EMBEDDER", "").strip() or "onnx", catalogue)
     # What staff teach in the console reaches this searcher without a restart.
     learned = DeskPairs()
     try:
-        return load(index_dir, catalogue, embedder, use_adapter=use_adapter, learned=learned)
+        return _load_index(index_dir, catalogue, embedder, learned)
     except StaleIndexError:
         if len(catalogue.procedures) > AUTO_BUILD_MAX:
             raise
         logger.info("building the index of %s in %s", catalogue_path, index_dir)
         build(catalogue, embedder, index_dir, progress=False)
-        return load(index_dir, catalogue, embedder, use_adapter=use_adapter, learned=learned)
+        return _load_index(index_dir, catalogue, embedder, learned)
+
+
+def _load_index(
+    index_dir: Path, catalogue: Catalogue, embedder: Embedder, learned: DeskPairs
+) -> Searcher:
+    if os.environ.get("QUERY_ADAPTER", "0") == "1":  # an option: index.adaptation
+        from index.adaptation import load_adapted
+
+        return load_adapted(index_dir, catalogue, embedder, learned=learned)
+    return load(index_dir, catalogue, embedder, learned=learned)
 
 
 class DeskPairs:
@@ -112,12 +121,12 @@ def searcher() -> Searcher:
         return _searcher
 
 
-def preload() -> None:
-    """Starts loading in the background so the first question does not wait
-    (unless SEARCH_PRELOAD=0: unit tests point CATALOGUE elsewhere first)."""
-    if os.environ.get("SEARCH_PRELOAD", "1") == "0":
-        return
-    threading.Thread(target=_quietly_load, name="search-preload", daemon=True).start()
+def warm_up() -> None:
+    """Loads the searcher now, so the first question does not wait: servers call
+    it as they start (importing this module loads nothing). A failure is logged,
+    and each answer then says the lookup is unavailable."""
+    with contextlib.suppress(SearchUnavailableError):
+        searcher()
 
 
 def reset() -> None:
@@ -125,8 +134,3 @@ def reset() -> None:
     global _searcher, _failure
     with _lock:
         _searcher, _failure = None, None
-
-
-def _quietly_load() -> None:
-    with contextlib.suppress(SearchUnavailableError):  # logged; answers say so
-        searcher()

@@ -3,7 +3,8 @@
 The catalogue is --catalogue, else $CATALOGUE, else the seed catalogue the
 project ships (index/data/seed_catalogue.jsonl: the 45 procedures citizens
 need most). The index lives in --index (default models/index), with its
-manifest.
+manifest. Each command is one small function; domain adaptation
+(index.adaptation) is imported only by the commands and options that use it.
 """
 
 from __future__ import annotations
@@ -14,23 +15,23 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from index.adapt import DEFAULT_ADAPTED, adapt_model, adapt_queries, resolve_embedder
-from index.adapter import read_manifest as read_adapter_manifest
 from index.bank import read_questions as read_bank
 from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
-from index.evaluate import percentile, read_questions, run
-from index.search import Settings
-from index.store import StaleIndexError, build, load, matching_adapter, read_manifest
+from index.embedders import Embedder, embedder_for
+from index.evaluate import bench, read_questions, run
+from index.search import Searcher
+from index.store import StaleIndexError, build, load, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = ROOT / "models" / "index"
 
 
-def _catalogue(path: Path | None) -> Catalogue:
-    chosen = path or (Path(os.environ["CATALOGUE"]) if os.environ.get("CATALOGUE") else None)
-    chosen = chosen or SEED_CATALOGUE
+def _catalogue(args: argparse.Namespace) -> Catalogue:
+    from_env = os.environ.get("CATALOGUE")
+    chosen = args.catalogue or (Path(from_env) if from_env else SEED_CATALOGUE)
     if not chosen.exists():
         raise SystemExit(f"catalogue {chosen} not found: pass --catalogue or set CATALOGUE")
     catalogue = load_catalogue(chosen)
@@ -39,7 +40,16 @@ def _catalogue(path: Path | None) -> Catalogue:
     return catalogue
 
 
-def _build(args: argparse.Namespace, catalogue: Catalogue, embedder) -> None:
+def _load(args: argparse.Namespace, catalogue: Catalogue, embedder: Embedder) -> Searcher:
+    """The index as built; with a query adapter saved beside it unless --no-adapter."""
+    if args.no_adapter:
+        return load(args.index, catalogue, embedder)
+    from index.adaptation import load_adapted
+
+    return load_adapted(args.index, catalogue, embedder)
+
+
+def _build(args: argparse.Namespace, catalogue: Catalogue, embedder: Embedder) -> None:
     changes = build(catalogue, embedder, args.index, kind=args.kind)
     print(f"built {len(catalogue.procedures)} procedures with {embedder.name} in {args.index}")
     print(f"since the previous build: {changes.summary()}")
@@ -49,82 +59,103 @@ def _build(args: argparse.Namespace, catalogue: Catalogue, embedder) -> None:
             print(f"  {label}: {', '.join(codes)}")
 
 
-def _searcher(args: argparse.Namespace):
-    catalogue = _catalogue(args.catalogue)
-    embedder = resolve_embedder(args.embedder, catalogue)
-    use_adapter = not args.no_adapter
+def _searcher(args: argparse.Namespace, auto_build: bool = True) -> Searcher:
+    """The searcher for search/eval/bench; eval and bench build a missing or stale index."""
+    catalogue = _catalogue(args)
+    embedder = embedder_for(args.embedder, catalogue)
     try:
-        return load(args.index, catalogue, embedder, use_adapter=use_adapter)
+        return _load(args, catalogue, embedder)
     except StaleIndexError as error:
-        if not args.auto_build:
+        if not auto_build:
             raise SystemExit(str(error)) from None
         print(f"{error}; building it now", file=sys.stderr)
         _build(args, catalogue, embedder)
-        return load(args.index, catalogue, embedder, use_adapter=use_adapter)
+        return _load(args, catalogue, embedder)
 
 
-def _adaptation(args: argparse.Namespace, catalogue: Catalogue) -> dict:
-    """Which adaptations exist for this index and whether the search uses them."""
-    adapter = read_adapter_manifest(args.index)
-    named = args.embedder.startswith("adapted:")
-    fine_tuned = Path(args.embedder.partition(":")[2]) if named else DEFAULT_ADAPTED
-    model_manifest = fine_tuned / "manifest.json"
-    model = json.loads(model_manifest.read_text("utf-8")) if model_manifest.exists() else None
-    if adapter is None:
-        used = "none"
-    elif args.no_adapter:
-        used = "not used (--no-adapter)"
-    else:
-        embedder = resolve_embedder(args.embedder, catalogue)
-        found = matching_adapter(args.index, catalogue, embedder, Settings.for_model(embedder.name))
-        used = found.name if found else "present but stale"
-    return {
-        "embedder": args.embedder,
-        "query_adapter": used,
-        "fine_tuned_model": (
-            "none"
-            if model is None
-            else "matches"
-            if model.get("catalogue_sha256") == catalogue.sha256
-            else "stale (other catalogue)"
-        ),
-    }
-
-
-def _adapt(args: argparse.Namespace) -> None:
-    catalogue = _catalogue(args.catalogue)
-    if args.adapter:
-        embedder = resolve_embedder(args.embedder, catalogue)
-        if args.if_stale:
-            try:
-                searcher = load(args.index, catalogue, embedder)
-            except StaleIndexError:
-                searcher = None
-            if searcher is not None and searcher.adapter is not None:
-                print(f"query adapter in {args.index} is up to date")
-                return
+def build_command(args: argparse.Namespace) -> None:
+    catalogue = _catalogue(args)
+    embedder = embedder_for(args.embedder, catalogue)
+    if args.if_stale:
         try:
-            load(args.index, catalogue, embedder, use_adapter=False)
+            load(args.index, catalogue, embedder)
+            print(f"index in {args.index} is up to date")
+            return
         except StaleIndexError as error:
             print(f"{error}; building it now", file=sys.stderr)
-            _build(args, catalogue, embedder)
-        manifest = adapt_queries(args.index, catalogue, embedder, seed=args.seed)
-        print(json.dumps({"adapter": str(args.index), **manifest}, ensure_ascii=False))
-        return
-    manifest = adapt_model(
-        catalogue,
-        args.out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        max_steps=args.steps,
-        limit=args.limit,
-        seed=args.seed,
-    )
-    print(json.dumps({"model": str(args.out / "model"), **manifest}, ensure_ascii=False))
-    print("use it: EMBEDDER=adapted (then `python -m index build` for an index over it)")
+    _build(args, catalogue, embedder)
 
 
-def main(argv: list[str] | None = None) -> int:
+def stats_command(args: argparse.Namespace) -> None:
+    from index.adaptation.adapt import adaptation_report
+
+    catalogue = _catalogue(args)
+    manifest = read_manifest(args.index)
+    print(json.dumps({
+        **manifest,
+        "stale": manifest.get("catalogue_sha256") != catalogue.sha256,
+        "adaptation": adaptation_report(args.index, catalogue, args.embedder, args.no_adapter),
+        "catalogue_procedures": len(catalogue.procedures),
+        "catalogue_problems": len(catalogue.problems),
+        "question_bank": len(read_bank()),
+    }, indent=2))  # fmt: skip
+
+
+def search_command(args: argparse.Namespace) -> None:
+    result = _searcher(args, auto_build=False).search(args.query, k=args.k)
+    print(f"query: {result.expanded}" + ("  [abstained]" if result.abstained else ""))
+    for hit in result.hits:
+        print(f"{hit.score:6.2f}  {hit.procedure.code:10}  {hit.procedure.name}"
+              f"  ({', '.join(hit.matched) or '-'})")  # fmt: skip
+
+
+def bench_command(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    searcher = _searcher(args)
+    loaded = time.perf_counter() - started
+    figures = bench(searcher, [q.text for q in read_questions(args.questions)], args.rounds)
+    print(json.dumps({
+        "model": searcher.embedder.name,
+        "adaptation": searcher.adaptation,
+        "procedures": len(searcher.procedures),
+        "load_s": round(loaded, 1),
+        **figures,
+        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }))  # fmt: skip
+
+
+def eval_command(args: argparse.Namespace) -> None:
+    searcher = _searcher(args)
+    questions = read_questions(args.questions)
+    print(f"model: {searcher.embedder.name}; adaptation: {searcher.adaptation}; "
+          f"{len(questions)} questions; "
+          "baselines (lexical, dense) rank only and never abstain")  # fmt: skip
+    for mode in ("lexical", "dense", "hybrid"):
+        overall, styles = run(searcher, questions, mode)
+        for style, figures in styles.items():
+            print(f"  {mode} style={style}: {json.dumps(figures)}")
+        print(json.dumps(overall) if mode == "hybrid" else f"{mode}: {json.dumps(overall)}")
+
+
+def adapt_command(args: argparse.Namespace) -> None:
+    from index.adaptation.adapt import adapt_command as adapt
+
+    catalogue = _catalogue(args)
+    embedder = embedder_for(args.embedder, catalogue)
+    adapt(args, catalogue, embedder, lambda built: _build(args, catalogue, built))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "build": build_command,
+    "search": search_command,
+    "eval": eval_command,
+    "stats": stats_command,
+    "bench": bench_command,
+    "adapt": adapt_command,
+}
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m index", description=__doc__.splitlines()[0])
     parser.add_argument("--catalogue", type=Path)
     parser.add_argument(
@@ -162,84 +193,19 @@ def main(argv: list[str] | None = None) -> int:
         "--adapter", action="store_true", help="the cheap query adapter, saved beside the index"
     )
     adapt_cmd.add_argument("--if-stale", action="store_true", help="adapter: only when missing")
-    adapt_cmd.add_argument("--out", type=Path, default=DEFAULT_ADAPTED, help="fine-tuned model")
+    adapt_cmd.add_argument("--out", type=Path, help="fine-tuned model (default models/adapted)")
     adapt_cmd.add_argument("--epochs", type=int, default=1)
     adapt_cmd.add_argument("--batch-size", type=int, default=32)
     adapt_cmd.add_argument("--steps", type=int, help="stop after this many steps")
     adapt_cmd.add_argument("--limit", type=int, help="use only the first N pairs")
     adapt_cmd.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    args.auto_build = args.command in ("eval", "bench")
-    args.kind = getattr(args, "kind", "flat")
+    return parser
 
-    if args.command == "adapt":
-        _adapt(args)
-    elif args.command == "build":
-        catalogue = _catalogue(args.catalogue)
-        embedder = resolve_embedder(args.embedder, catalogue)
-        if args.if_stale:
-            try:
-                load(args.index, catalogue, embedder)
-                print(f"index in {args.index} is up to date")
-                return 0
-            except StaleIndexError as error:
-                print(f"{error}; building it now", file=sys.stderr)
-        _build(args, catalogue, embedder)
-    elif args.command == "stats":
-        catalogue = _catalogue(args.catalogue)
-        manifest = read_manifest(args.index)
-        stale = manifest.get("catalogue_sha256") != catalogue.sha256
-        print(json.dumps({**manifest, "stale": stale,
-                          "adaptation": _adaptation(args, catalogue),
-                          "catalogue_procedures": len(catalogue.procedures),
-                          "catalogue_problems": len(catalogue.problems),
-                          "question_bank": len(read_bank())}, indent=2))  # fmt: skip
-    elif args.command == "search":
-        result = _searcher(args).search(args.query, k=args.k)
-        print(f"query: {result.expanded}" + ("  [abstained]" if result.abstained else ""))
-        for hit in result.hits:
-            print(f"{hit.score:6.2f}  {hit.procedure.code:10}  {hit.procedure.name}"
-                  f"  ({', '.join(hit.matched) or '-'})")  # fmt: skip
-    elif args.command == "bench":
-        started = time.perf_counter()
-        searcher = _searcher(args)
-        loaded = time.perf_counter() - started
-        texts = [q.text for q in read_questions(args.questions)]
-        for text in texts[:10]:
-            searcher.search(text)
-        timings, cached = [], []
-        for _ in range(args.rounds):
-            searcher.clear_cache()  # new questions: the model runs on each
-            for text in texts:
-                begun = time.perf_counter()
-                searcher.search(text)
-                timings.append((time.perf_counter() - begun) * 1000)
-        for text in texts:  # the same questions again: query vectors cached
-            begun = time.perf_counter()
-            searcher.search(text)
-            cached.append((time.perf_counter() - begun) * 1000)
-        print(json.dumps({
-            "model": searcher.embedder.name,
-            "adaptation": searcher.adaptation,
-            "procedures": len(searcher.procedures),
-            "load_s": round(loaded, 1),
-            "queries": len(timings),
-            "p50_ms": round(percentile(timings, 0.5), 1),
-            "p95_ms": round(percentile(timings, 0.95), 1),
-            "repeat_p95_ms": round(percentile(cached, 0.95), 1),
-            "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        }))  # fmt: skip
-    elif args.command == "eval":
-        searcher = _searcher(args)
-        questions = read_questions(args.questions)
-        print(f"model: {searcher.embedder.name}; adaptation: {searcher.adaptation}; "
-              f"{len(questions)} questions; "
-              "baselines (lexical, dense) rank only and never abstain")  # fmt: skip
-        for mode in ("lexical", "dense", "hybrid"):
-            overall, styles = run(searcher, questions, mode)
-            for style, figures in styles.items():
-                print(f"  {mode} style={style}: {json.dumps(figures)}")
-            print(json.dumps(overall) if mode == "hybrid" else f"{mode}: {json.dumps(overall)}")
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    args.kind = getattr(args, "kind", "flat")
+    COMMANDS[args.command](args)
     return 0
 
 

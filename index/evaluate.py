@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.search import Mode, Searcher
+from tools.harness import percentile
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,6 @@ def read_questions(path: Path) -> list[Question]:
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise SystemExit(f"{path}:{number}: not an eval question ({error})") from None
     return questions
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def metrics(rows: list[tuple[Question, list[str], bool]], latencies: list[float]) -> dict:
@@ -104,3 +100,27 @@ def run(searcher: Searcher, questions: list[Question], mode: Mode) -> tuple[dict
         for style, items in sorted(by_style.items())
     }
     return metrics(rows, latencies), styles
+
+
+def bench(searcher: Searcher, texts: list[str], rounds: int) -> dict:
+    """Query latency with the model running on every question (the cache cleared
+    each round), then the same questions again from the cache."""
+    for text in texts[:10]:  # warm-up
+        searcher.search(text)
+    timings, cached = [], []
+    for _ in range(rounds):
+        searcher.clear_cache()
+        for text in texts:
+            begun = time.perf_counter()
+            searcher.search(text)
+            timings.append((time.perf_counter() - begun) * 1000)
+    for text in texts:
+        begun = time.perf_counter()
+        searcher.search(text)
+        cached.append((time.perf_counter() - begun) * 1000)
+    return {
+        "queries": len(timings),
+        "p50_ms": round(percentile(timings, 0.5), 1),
+        "p95_ms": round(percentile(timings, 0.95), 1),
+        "repeat_p95_ms": round(percentile(cached, 0.95), 1),
+    }

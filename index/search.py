@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import faiss
 import numpy as np
@@ -25,7 +25,6 @@ from threadpoolctl import threadpool_limits
 
 from bot.language.text import normalize
 from index.accents import AccentRestorer
-from index.adapter import QueryAdapter
 from index.aliases import Aliases
 from index.bank import Bank, BankQuestion, Evidence, LearnedSource, LexicalShare
 from index.catalogue import Procedure
@@ -243,6 +242,15 @@ def _field_terms(procedure: Procedure) -> dict[str, frozenset[str]]:
     return {name: frozenset(terms(text)) for name, text in fields.items()}
 
 
+class QueryHook(Protocol):
+    """Turns a query's vector before the dense search. The one place where domain
+    adaptation (index.adaptation's query adapter, an option) meets the search."""
+
+    name: str
+
+    def apply(self, vector: np.ndarray) -> np.ndarray: ...
+
+
 class Searcher:
     """Searches one catalogue with one embedder; built by `index.store`."""
 
@@ -255,7 +263,7 @@ class Searcher:
         aliases: Aliases,
         settings: Settings | None = None,
         qualifiers: Qualifiers | None = None,
-        adapter: QueryAdapter | None = None,
+        query_hook: QueryHook | None = None,
     ) -> None:
         self.procedures = list(procedures)
         self.by_code = {p.code: p for p in self.procedures}
@@ -278,7 +286,7 @@ class Searcher:
         self.qualifiers = qualifiers or Qualifiers.load()
         self._qualified = [self.qualifiers.of_name(p.name) for p in self.procedures]
         self._words = [_name_words(p.name) for p in self.procedures]
-        self.adapter = adapter
+        self.query_hook = query_hook
         self.coverage = Coverage.load(self.procedures)
         self._positions = {p.code: i for i, p in enumerate(self.procedures)}
         # Level copies of one procedure share a family: the name without its level.
@@ -311,7 +319,7 @@ class Searcher:
     @property
     def adaptation(self) -> str:
         """Which domain adaptation the dense channel uses: shown by stats and eval."""
-        return self.adapter.name if self.adapter else "none"
+        return self.query_hook.name if self.query_hook else "none"
 
     def prepare(self, query: str) -> Query:
         """The query every channel sees: normalised, accents restored, aliases added."""
@@ -334,7 +342,7 @@ class Searcher:
 
     def _embed(self, text: str) -> np.ndarray:
         vector = self.embedder.queries([text])
-        return self.adapter.apply(vector) if self.adapter is not None else vector
+        return self.query_hook.apply(vector) if self.query_hook is not None else vector
 
     def _query_vector(self, text: str) -> Future[np.ndarray]:
         """The query's embedding: from a small LRU cache when seen recently, else

@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,12 +24,11 @@ import faiss
 import numpy as np
 
 from index.accents import AccentRestorer, conversational_texts
-from index.adapter import QueryAdapter
 from index.aliases import Aliases
 from index.bank import BankQuestion, LearnedSource, read_questions
 from index.catalogue import Catalogue, Procedure
 from index.embedders import Embedder, batched
-from index.search import PASSAGES, Searcher, Settings, passage_texts
+from index.search import PASSAGES, QueryHook, Searcher, Settings, passage_texts
 
 logger = logging.getLogger(__name__)
 
@@ -156,22 +155,6 @@ def read_manifest(directory: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def matching_adapter(
-    directory: Path, catalogue: Catalogue, embedder: Embedder, settings: Settings
-) -> QueryAdapter | None:
-    """The query adapter saved with the index, if it was trained for this
-    catalogue, this model and this blend of passages; else None (base model)."""
-    adapter = QueryAdapter.load(directory)
-    if adapter is None:
-        return None
-    wanted = {
-        "model": embedder.name,
-        "catalogue_sha256": catalogue.sha256,
-        "details_weight": settings.details_weight,
-    }
-    return adapter if all(adapter.manifest.get(k) == v for k, v in wanted.items()) else None
-
-
 class VectorCache:
     """Vectors of prepared texts, kept in a file beside the index and keyed by text.
 
@@ -213,14 +196,15 @@ def load(
     catalogue: Catalogue,
     embedder: Embedder,
     aliases: Aliases | None = None,
-    use_adapter: bool = True,
     questions: Sequence[BankQuestion] | None = None,
     learned: LearnedSource | None = None,
+    settings: Settings | None = None,
+    query_hook: QueryHook | None = None,
 ) -> Searcher:
     """A Searcher over a built index, refusing one that does not match.
 
-    A query adapter saved beside the index (`python -m index adapt --adapter`)
-    is used when it matches; `use_adapter=False` measures the base model.
+    `settings` default to the model's; `query_hook` turns query vectors
+    (index.adaptation.load_adapted passes its query adapter here).
     The question bank is the team's (`index/data/questions`) unless `questions`
     says otherwise (`()`: none), plus what `learned` holds.
     """
@@ -250,18 +234,14 @@ def load(
             )
         vectors[passage] = index
     aliases = aliases if aliases is not None else Aliases.load()
-    settings = Settings.for_model(embedder.name)
-    adapter = matching_adapter(directory, catalogue, embedder, settings) if use_adapter else None
-    if adapter is not None and "min_cosine" in adapter.manifest:
-        settings = replace(settings, min_cosine=adapter.manifest["min_cosine"])
     searcher = Searcher(
         catalogue.procedures,
         embedder,
         vectors,
         restorer_for(catalogue.procedures, aliases.phrases),
         aliases,
-        settings,
-        adapter=adapter,
+        settings or Settings.for_model(embedder.name),
+        query_hook=query_hook,
     )
     questions = read_questions() if questions is None else questions
     if questions or learned is not None:

@@ -20,11 +20,10 @@ Stdlib only, so it runs in either virtualenv.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -32,7 +31,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.harness import ROOT, free_port, percentile, service
+
 NOT_FOUND = "chưa tìm thấy thủ tục phù hợp"
 # Questions for the latency benchmark: everyday procedure questions.
 BENCH_QUESTIONS = [
@@ -47,19 +47,13 @@ BENCH_QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Stack:
     """tools/serve.sh on free ports, stopped on exit: `url` is the REST
     webhook, `widget_url` the portal page with the chat widget."""
 
     def __init__(self, catalogue: Path, index_dir: Path, model: Path) -> None:
-        self.rasa_port, self.action_port = _free_port(), _free_port()
-        self.widget_port, self.console_port = _free_port(), _free_port()
+        self.rasa_port, self.action_port = free_port(), free_port()
+        self.widget_port, self.console_port = free_port(), free_port()
         self.env = {
             **os.environ,
             "RASA_BIN": str(ROOT / ".venv/rasa/bin/rasa"),
@@ -86,35 +80,27 @@ class Stack:
 
     def __enter__(self) -> Stack:
         (ROOT / "run").mkdir(exist_ok=True)
-        self.log = open(ROOT / "run" / "bench-serve.log", "w")
-        self.process = subprocess.Popen(
-            ["bash", str(ROOT / "tools/serve.sh")],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("the stack stopped during start-up: see run/bench-serve.log")
-            try:
-                send(self.url, "warm-up", "xin chào")
-                # The first procedure question waits for the index to load.
-                send(self.url, "warm-up", "đăng ký khai sinh", timeout=120)
+        log = ROOT / "run" / "bench-serve.log"
+        with contextlib.ExitStack() as running:
+            serve = ["bash", str(ROOT / "tools/serve.sh")]
+            process = running.enter_context(service(serve, None, env=self.env, log=log, group=True))
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                if process.poll() is not None:
+                    raise SystemExit(f"the stack stopped during start-up: see {log}")
+                try:
+                    send(self.url, "warm-up", "xin chào")
+                    # The first procedure question waits for the index to load.
+                    send(self.url, "warm-up", "đăng ký khai sinh", timeout=120)
+                except OSError:
+                    time.sleep(1)
+                    continue
+                self.process, self._running = process, running.pop_all()  # see __exit__
                 return self
-            except OSError:
-                time.sleep(1)
-        raise SystemExit("the stack did not answer in 300 s: see run/bench-serve.log")
+            raise SystemExit(f"the stack did not answer in 300 s: see {log}")
 
     def __exit__(self, *_: object) -> None:
-        os.killpg(self.process.pid, 2)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, 9)
-        self.log.close()
+        self._running.close()
 
 
 def send(url: str, sender: str, message: str, timeout: float = 30) -> list[dict]:
@@ -130,11 +116,6 @@ def reply_text(replies: list[dict]) -> str:
         parts.append(reply.get("text") or "")
         parts += [b.get("title", "") for b in reply.get("buttons") or []]
     return "\n".join(parts)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def latency_summary(timings: list[float]) -> dict:

@@ -17,13 +17,9 @@ import time
 from pathlib import Path
 
 from tools.eval_nlu import load_agent, read_examples
+from tools.harness import percentile
 
 DEFAULT_MESSAGES = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_heldout.jsonl"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def measure(model: Path, texts: list[str], rounds: int) -> list[float]:

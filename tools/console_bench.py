@@ -27,12 +27,10 @@ import itertools
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.language.text import fold
 from tools.answer_bench import ROOT, latency_summary
+from tools.harness import free_port, service
 from tools.widget_bench import CHROMEDRIVER, CHROMIUM, chrome
 
 ACTIONS_PY = ROOT / ".venv" / "actions" / "bin" / "python"
@@ -149,26 +148,6 @@ def run(url: str, username: str, password: str, n: int) -> list[float]:
         driver.quit()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"the console exited ({process.returncode}): see {log}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer: see {log}") from None
-            time.sleep(0.3)
-
-
 @contextlib.contextmanager
 def own_console(catalogue: Path, index: Path) -> Iterator[tuple[str, str, str]]:
     """A console over the given catalogue and index, with a throwaway account
@@ -196,25 +175,14 @@ def own_console(catalogue: Path, index: Path) -> Iterator[tuple[str, str, str]]:
         )
         if made.returncode != 0:
             raise SystemExit(f"console add-user failed: {made.stderr.strip()}")
-        port = _free_port()
-        with open(log, "w") as out:
-            server = subprocess.Popen(
-                [str(ACTIONS_PY), "-m", "console", "serve", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        serve = [str(ACTIONS_PY), "-m", "console", "serve", "--port", str(port)]
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_up(url + "/health", server, log)
-            yield url, username, password
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            with service(serve, f"{url}/health", env=env, log=log, timeout=120):
+                yield url, username, password
+        except RuntimeError as error:  # did not start: the log says why
+            raise SystemExit(f"{error}: see {log}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,8 @@ import time
 import unicodedata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.harness import ROOT
+
 SHARED = ROOT.parent / "shared"
 TITLES = SHARED / "eval" / "source" / "dvc_faq_titles" / "nlu.yml"
 LABELS = ROOT / "tools" / "data" / "faq_title_labels.jsonl"
@@ -134,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
         CATALOGUE=str(args.catalogue),
         INDEX_DIR=str(args.index),
         DESK_DB=str(work / "desk.db"),
-        SEARCH_PRELOAD="0",
     )
     from helpdesk import search as catalogue_search
 

@@ -42,7 +42,7 @@ if [[ -z "${PORTAL_API_URL:-}" ]]; then
   wait_for "$PORTAL_API_URL/health" "portal simulator" "$!"
 fi
 
-SANIC_HOST="$BIND_ADDRESS" "$ACTIONS_PY" -m rasa_sdk --actions actions --port "$ACTION_PORT" &
+SANIC_HOST="$BIND_ADDRESS" "$ACTIONS_PY" -m actions --port "$ACTION_PORT" &
 pids+=($!)
 "$RASA_BIN" run --model "$MODEL" --enable-api --auth-token "$RASA_API_TOKEN" --cors "*" \
   --interface "$BIND_ADDRESS" --port "$RASA_PORT" \

@@ -24,7 +24,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tools.answer_bench import ROOT, Stack, _free_port, percentile, send
+from tools.answer_bench import ROOT, Stack, send
+from tools.harness import free_port, percentile
 
 TOKEN = "bench-portal-token"
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--fault-rate", type=float, default=0.2)
     args = parser.parse_args(argv)
-    port = _free_port()
+    port = free_port()
     os.environ.update(
         {"PORTAL_API_URL": "", "PORTAL_SIM_PORT": str(port), "PORTAL_API_TOKEN": TOKEN}
     )

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 from tools.eval_nlu import load_agent
+from tools.harness import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 AMBIGUITIES = [0.0, 0.05, 0.1, 0.2]
 

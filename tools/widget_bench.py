@@ -22,8 +22,6 @@ import argparse
 import json
 import os
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
@@ -33,6 +31,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tools.answer_bench import BENCH_QUESTIONS, ROOT, Stack, latency_summary
+from tools.harness import wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -96,18 +95,6 @@ def chrome(width: int, height: int, phone: bool = False) -> WebDriver:
     return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
 
 
-def _wait_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer: see run/bench-serve.log") from None
-            time.sleep(0.3)
-
-
 def _new_conversation(driver: WebDriver) -> None:
     """A fresh Rasa session, so each question is a first question."""
     session = driver.execute_script("return JSON.parse(localStorage['dvc-chat:v1']).sessionId")
@@ -156,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, "needs Debian's chromium and chromium-driver\n")
     os.environ["SE_OFFLINE"] = "true"  # and should it run anyway, offline
     with Stack(args.catalogue, args.index, args.model) as stack:
-        _wait_up(stack.widget_url + "health")
+        wait_until_up(stack.widget_url + "health", stack.process, timeout=30)
         timings = run(stack.widget_url, QUESTIONS[: args.n])
     print(json.dumps(latency_summary(timings)), flush=True)
     return 0

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 import uuid
@@ -31,7 +30,8 @@ from pathlib import Path
 import aiohttp
 
 from bot.channels.zalo import signature
-from tools.answer_bench import BENCH_QUESTIONS, ROOT, Stack, _free_port
+from tools.answer_bench import BENCH_QUESTIONS, ROOT, Stack
+from tools.harness import free_port, percentile, service
 
 APP_ID, OA_SECRET, APP_SECRET = "bench-app", "bench-oa-secret", "bench-app-secret"
 
@@ -58,11 +58,6 @@ async def _post(
     async with session.post(url, data=event[0], headers=event[1]) as reply:
         status = (await reply.json()).get("status", str(reply.status))
     return (time.perf_counter() - started) * 1000, status
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
 async def _messages(session: aiohttp.ClientSession, api: str) -> list[dict]:
@@ -109,14 +104,14 @@ async def acknowledgement(url: str, api: str, concurrency: int, rounds: int) -> 
         "test": "acknowledgement",
         "events": len(times),
         "concurrency": concurrency,
-        "ack_p50_ms": _percentile(times, 0.5),
-        "ack_p95_ms": _percentile(times, 0.95),
-        "ack_p99_ms": _percentile(times, 0.99),
+        "ack_p50_ms": round(percentile(times, 0.5), 2),
+        "ack_p95_ms": round(percentile(times, 0.95), 2),
+        "ack_p99_ms": round(percentile(times, 0.99), 2),
         "ack_max_ms": round(max(times), 1),
         "users_answered": len(waits),
         # From sending to the first reply reaching Zalo, bursts queueing included.
-        "first_reply_p50_s": _percentile(waits, 0.5),
-        "first_reply_p95_s": _percentile(waits, 0.95),
+        "first_reply_p50_s": round(percentile(waits, 0.5), 2),
+        "first_reply_p95_s": round(percentile(waits, 0.95), 2),
     }
 
 
@@ -169,14 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=3)
     args = parser.parse_args(argv)
 
-    api_port = _free_port()
+    api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
     store = ROOT / "run" / "bench-zalo.db"
     for path in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
         path.unlink(missing_ok=True)
     fake_command = ["-m", "tools.fake_zalo", "--port", str(api_port)]
     fake_command += ["--app-id", APP_ID, "--app-secret", APP_SECRET]
-    fake = subprocess.Popen([sys.executable, *fake_command], cwd=ROOT)
     stack = Stack(args.catalogue, args.index, args.model)
     stack.env.update(
         {
@@ -191,15 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     webhook = f"http://127.0.0.1:{stack.rasa_port}/webhooks/zalo/webhook"
-    try:
-        with stack:
-            ack = asyncio.run(acknowledgement(webhook, api, args.concurrency, args.rounds))
-            print(json.dumps(ack), flush=True)
-            retried = asyncio.run(retries(webhook, api, args.retried, args.copies))
-            print(json.dumps(retried), flush=True)
-    finally:
-        fake.terminate()
-        fake.wait(timeout=10)
+    with service([sys.executable, *fake_command], f"{api}/health", timeout=30), stack:
+        ack = asyncio.run(acknowledgement(webhook, api, args.concurrency, args.rounds))
+        print(json.dumps(ack), flush=True)
+        retried = asyncio.run(retries(webhook, api, args.retried, args.copies))
+        print(json.dumps(retried), flush=True)
     summary = {
         "ack_p99_ms": ack["ack_p99_ms"],
         "ack_max_ms": ack["ack_max_ms"],

@@ -3,7 +3,7 @@
 Fine-tuning the whole model takes half an hour on two cores. This instead
 learns one d×d matrix applied to query vectors only (q' = normalise(q·M)),
 trained on frozen embeddings of the catalogue's own training pairs
-(index.pairs) against the procedures' passage vectors already in the index.
+(index.adaptation.pairs) against the procedures' passage vectors already in the index.
 Passages are untouched, so the index need not be rebuilt, and training takes
 seconds once the pair queries are embedded (their vectors are cached by text,
 so a new catalogue only embeds what changed).

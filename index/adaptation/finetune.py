@@ -45,7 +45,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from tqdm import tqdm
 
-from index.convert import PASSAGE_PROMPT, QUERY_PROMPT, offline, replace_dir
+from index.adaptation.convert import PASSAGE_PROMPT, QUERY_PROMPT, offline, replace_dir
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

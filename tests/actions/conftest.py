@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-os.environ["SEARCH_PRELOAD"] = "0"  # before actions are imported: no default load
 
 from helpdesk import search as catalogue_search
 from index.search import Searcher

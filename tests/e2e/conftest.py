@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, TEST_ENV, VENV_BIN
+from tools.harness import free_port, service, wait_until_up
 
 MINI = ROOT / "tests" / "data" / "mini_catalogue.jsonl"  # the actions' catalogue here
 
@@ -26,24 +25,10 @@ RASA_API_TOKEN = "e2e-rasa-api-token"  # the HTTP API is never open without one
 ZALO_APP_ID, ZALO_OA_SECRET, ZALO_APP_SECRET = "e2e-app", "e2e-oa-secret", "e2e-app-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up in {timeout} s")
+def assert_no_traceback(log: Path) -> None:
+    """A server that logged a traceback failed somewhere, even if every answer looked right."""
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, f"{log.name} has a traceback:\n{text[-4000:]}"
 
 
 @dataclass
@@ -137,8 +122,6 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "actions.log": [
             str(ACTIONS_PY),
             "-m",
-            "rasa_sdk",
-            "--actions",
             "actions",
             "--port",
             str(action_port),
@@ -163,39 +146,28 @@ def bot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "credentials.yml",
         ],
     }
-    with contextlib.ExitStack() as files:
-        processes = [
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stderr=subprocess.STDOUT,
-                stdout=files.enter_context(open(logs / name, "w")),
-            )
+    health = {
+        "portal.log": f"http://127.0.0.1:{portal_port}/health",
+        "zalo.log": f"{zalo_api}/health",
+        "actions.log": f"http://127.0.0.1:{action_port}/health",
+        "rasa.log": f"http://127.0.0.1:{rasa_port}/status?token={RASA_API_TOKEN}",
+    }
+    with contextlib.ExitStack() as running:
+        # All four start at once; then each is waited for.
+        processes = {
+            name: running.enter_context(service(command, None, env=env, log=logs / name))
             for name, command in commands.items()
-        ]
-    try:
-        wait_until_up(f"http://127.0.0.1:{portal_port}/health", processes[0])
-        wait_until_up(f"{zalo_api}/health", processes[1])
-        wait_until_up(f"http://127.0.0.1:{action_port}/health", processes[2])
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/status?token={RASA_API_TOKEN}", processes[3])
+        }
+        for name, url in health.items():
+            wait_until_up(url, processes[name])
         yield Bot(
             f"http://127.0.0.1:{rasa_port}",
             logs / "desk.db",
             f"http://127.0.0.1:{portal_port}",
             zalo_api,
         )
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for name in commands:
-            text = (logs / name).read_text(errors="replace")
-            assert "Traceback" not in text, f"{name} has a traceback:\n{text[-4000:]}"
+    for name in commands:
+        assert_no_traceback(logs / name)
 
 
 @dataclass
@@ -232,22 +204,7 @@ def console(bot: Bot) -> Iterator[Console]:
         timeout=60,
     )
     assert made.returncode == 0, made.stderr
-    with open(logs / "console.log", "w") as log:
-        process = subprocess.Popen(
-            [str(ACTIONS_PY), "-m", "console", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"{account.url}/health", process)
+    serve = [str(ACTIONS_PY), "-m", "console", "serve", "--port", str(port)]
+    with service(serve, f"{account.url}/health", env=env, log=logs / "console.log"):
         yield account
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        text = (logs / "console.log").read_text(errors="replace")
-        assert "Traceback" not in text, f"console.log has a traceback:\n{text[-4000:]}"
+    assert_no_traceback(logs / "console.log")

@@ -1,6 +1,7 @@
 """`make run`'s launcher: starts the servers (the portal simulator and the
 widget's page too), prints the URLs, Ctrl-C stops all."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, TEST_ENV, VENV_BIN
-from tests.e2e.conftest import ACTIONS_PY, free_port, wait_until_up
+from tests.e2e.conftest import ACTIONS_PY
+from tools.harness import free_port, wait_until_up
 
 
 def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: Path) -> None:
@@ -52,7 +54,10 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         )
     try:
         rasa = f"http://127.0.0.1:{rasa_port}"
-        wait_until_up(f"{rasa}/status?token=serve-test-token", serve)
+        try:
+            wait_until_up(f"{rasa}/status?token=serve-test-token", serve)
+        except RuntimeError as error:  # say why: the launcher's own log
+            raise RuntimeError(f"{error}\n{log.read_text(errors='replace')[-3000:]}") from None
         # Conversations are not readable through the HTTP API without the token.
         for url in (f"{rasa}/conversations/demo/tracker", f"{rasa}/status"):
             with pytest.raises(urllib.error.HTTPError) as refused:
@@ -70,7 +75,8 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         assert f"Staff console:  http://localhost:{console_port}/" in printed
         wait_until_up(f"http://127.0.0.1:{console_port}/health", serve, timeout=5)
     finally:
-        os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
+        with contextlib.suppress(ProcessLookupError):  # a group that is already gone
+            os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         serve.wait(timeout=60)
     time.sleep(1)
     left = subprocess.run(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ROOT, TEST_ENV
-from tests.e2e.conftest import ACTIONS_PY, TEST_HOTLINE, Bot, free_port, wait_until_up
+from tests.e2e.conftest import ACTIONS_PY, TEST_HOTLINE, Bot, assert_no_traceback
+from tools.harness import free_port, service
 from tools.widget_bench import CHROMEDRIVER, CHROMIUM, chrome
 
 SCREENSHOTS = ROOT / "results" / "screenshots"
@@ -44,31 +44,11 @@ def page_url(bot: Bot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     """`python -m widget` on a free port, its socket pointed at the test Rasa."""
     port = free_port()
     log = tmp_path_factory.mktemp("widget") / "widget.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [
-                str(ACTIONS_PY),
-                "-m",
-                "widget",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--rasa-url",
-                bot.url,
-            ],
-            cwd=ROOT,
-            env=TEST_ENV,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", server, timeout=30)
+    command = [str(ACTIONS_PY), "-m", "widget", "--host", "127.0.0.1", "--port", str(port)]
+    health = f"http://127.0.0.1:{port}/health"
+    with service([*command, "--rasa-url", bot.url], health, env=TEST_ENV, log=log, timeout=30):
         yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        assert "Traceback" not in log.read_text(), log.read_text()
+    assert_no_traceback(log)
 
 
 @pytest.fixture(scope="module")

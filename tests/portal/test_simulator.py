@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from portal.simulator import (
 )
 from tests.conftest import ROOT
 from tests.portal.conftest import synchronously
+from tools.harness import free_port
 
 TOKEN = "sim-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -241,12 +241,6 @@ async def test_latency_and_slow_drip_delay_a_whole_answer() -> None:
 
 
 # The command line
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_command_line_serves_and_prints_its_url() -> None:

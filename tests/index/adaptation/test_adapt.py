@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from index.__main__ import main
-from index.adapt import adapt_model, adapted_model, resolve_embedder
+from index.adaptation.adapt import adapt_model, adapted_model, resolve_embedder
 from index.catalogue import Catalogue, load_catalogue
+from tests.index.conftest import MINI
 
-MINI = Path(__file__).resolve().parent.parent / "data" / "mini_catalogue.jsonl"
+pytestmark = pytest.mark.slow  # converts a 470 MB model: `make test`, not test-fast
 
 
 @pytest.fixture(scope="module")

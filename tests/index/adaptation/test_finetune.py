@@ -1,4 +1,4 @@
-"""index.finetune: a tiny, deterministic and resumable fine-tune of the converted e5 model."""
+"""index.adaptation.finetune: a tiny, deterministic, resumable fine-tune of the converted e5."""
 
 from __future__ import annotations
 
@@ -13,8 +13,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from index.convert import offline
-from index.finetune import CHECKPOINT, MODEL, RECORD, STATE, FineTuneReport, batch_plan, fine_tune
+from index.adaptation.convert import offline
+from index.adaptation.finetune import (
+    CHECKPOINT,
+    MODEL,
+    RECORD,
+    STATE,
+    FineTuneReport,
+    batch_plan,
+    fine_tune,
+)
+
+pytestmark = pytest.mark.slow  # converts a 470 MB model: `make test`, not test-fast
 
 # (query, passage) as a citizen would ask and as the catalogue names it; one passage twice.
 PAIRS = [

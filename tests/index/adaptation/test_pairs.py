@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.language.text import fold
+from index.adaptation.pairs import kinds, procedure_pairs, short_name, training_pairs
 from index.aliases import Aliases
 from index.catalogue import Catalogue
-from index.pairs import kinds, procedure_pairs, short_name, training_pairs
 
 
 def test_short_name_drops_what_citizens_leave_out() -> None:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.channels.zalo.store import RedisStore, SQLiteStore, Store
 from tools.fake_zalo import FakeZalo, make_app
+from tools.harness import free_port
 
 T = TypeVar("T")
 APP_ID, APP_SECRET = "test-app", "test-app-secret"
@@ -27,12 +28,6 @@ APP_ID, APP_SECRET = "test-app", "test-app-secret"
 def run(coroutine: Awaitable[T]) -> T:
     """Runs one test's coroutine to the end (the suite has no asyncio plugin)."""
     return asyncio.run(coroutine)  # type: ignore[arg-type]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @asynccontextmanager
