@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.language.text import fold, normalize
+from bot.language.text import FUNCTION_WORDS, folded_syllables
 from index.catalogue import Procedure
 from index.coverage import Elsewhere
-from index.search import Result, Searcher
+from index.search import Result, Searcher, nearly_repeat
 
 # Words that ask about an aspect or are conversational filler: a message made
 # only of these ("còn làm ở đâu?", "nop online duoc ko") is a follow-up about
@@ -26,15 +26,14 @@ _ASPECT_PHRASES = (
     "qua mang", "dich vu cong", "bao gio", "may ngay", "can gi", "gom nhung",
     "nhung gi", "giay gi", "phai mang", "nop truc tiep", "buu dien", "buu chinh",
 )  # fmt: skip
-_FILLER = frozenset({
-    "the", "con", "vay", "thi", "la", "ma", "co", "duoc", "khong", "ko", "k", "kg", "hok",
-    "a", "ah", "nhe", "nha", "nhi", "oi", "ha", "minh", "em", "anh", "chi", "toi", "ban",
-    "ad", "admin", "ak", "vs", "voi", "va", "cua", "cho", "nua", "roi", "gio", "bay", "nay",
-    "lam", "nop", "online", "mat", "tien", "phi", "gi", "j", "sao", "nao", "dau", "o", "can",
-    "phai", "mang", "gom", "nhung", "ngay", "lau", "tuan", "thang", "bao", "nhieu", "may",
-    "het", "tot", "ok", "uh", "um", "vang", "da", "du",
-})  # fmt: skip
-_SYLLABLE = re.compile(r"[a-z0-9]+")
+# Filler: the shared function words, plus chat words and the words of aspects alone.
+_FILLER = FUNCTION_WORDS | {
+    "the", "con", "ma", "co", "duoc", "k", "kg", "hok", "ah", "nha", "nhi", "oi", "ha",
+    "minh", "anh", "chi", "ban", "ad", "admin", "ak", "vs", "voi", "nua", "roi", "gio", "bay",
+    "nay", "lam", "nop", "online", "mat", "tien", "phi", "j", "sao", "dau", "can", "phai",
+    "mang", "gom", "nhung", "ngay", "lau", "tuan", "thang", "bao", "nhieu", "may", "het", "tot",
+    "ok", "uh", "um", "vang", "da", "du",
+}  # fmt: skip
 # A message splits into two procedure questions at these words.
 _CONNECTORS = re.compile(r"\s+(?:và|với|hoặc|rồi|cùng với|còn)\s+|[;]", re.IGNORECASE)
 # Related procedures offered under an answer: hits this close to the best.
@@ -69,7 +68,7 @@ class Decision:
 
 def content_syllables(text: str) -> list[str]:
     """Syllables of `text` that are neither aspect words nor filler."""
-    folded = " " + " ".join(_SYLLABLE.findall(fold(normalize(text)).lower())) + " "
+    folded = " " + " ".join(folded_syllables(text)) + " "
     for phrase in _ASPECT_PHRASES:
         folded = folded.replace(f" {phrase} ", " ")
     return [s for s in folded.split() if s not in _FILLER and not s.isdigit()]
@@ -144,13 +143,15 @@ def _second_procedure(searcher: Searcher, text: str, best: Procedure) -> Procedu
         result = searcher.search(part, k=1)
         if not result.abstained:
             found.append(result.hits[0].procedure)
-    others = [p for p in found if p.code != best.code and not _same_family(p, best)]
+    share = searcher.settings.variant_overlap
+    others = [p for p in found if p.code != best.code and not _same_family(p, best, share)]
     return others[0] if others and best in found else None
 
 
-def _same_family(a: Procedure, b: Procedure) -> bool:
-    words_a, words_b = set(a.name.lower().split()), set(b.name.lower().split())
-    return len(words_a & words_b) / max(1, min(len(words_a), len(words_b))) >= 0.8
+def _same_family(a: Procedure, b: Procedure, share: float) -> bool:
+    """Whether two names are variants of one procedure, as the search's re-rank tells them,
+    but over every word of the names: a bracketed "(cấp tỉnh)" counts here."""
+    return nearly_repeat(set(a.name.lower().split()), set(b.name.lower().split()), share)
 
 
 # Replies that say none of the offered procedures is meant (folded, whole message).
@@ -167,13 +168,13 @@ CHOICE_WORDS_SHARE = 0.6
 
 def none_of_them(text: str) -> bool:
     """Whether a reply to "which one?" says none of the offered ones is meant."""
-    folded = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
+    folded = " ".join(folded_syllables(text))
     return bool(_NONE_OF_THEM.fullmatch(folded))
 
 
 def option_number(text: str) -> int | None:
     """The number a reply picks: "2", "số 2", "cái thứ hai", "chọn 3 nhé"; else None."""
-    stripped = " ".join(_SYLLABLE.findall(fold(normalize(text)).lower()))
+    stripped = " ".join(folded_syllables(text))
     number = re.fullmatch(
         r"(?:(?:la|chon|lay|em chon|toi chon|minh chon)\s+)?(?:so|thu|cai|cai thu|lua chon|muc)?"
         r"\s*(\d|mot|nhat|hai|ba|bon|tu|nam)(?:\s+(?:a|nha|nhe|nhe a|di))?",
@@ -202,7 +203,7 @@ def pick_choice(text: str, choices: list[Procedure], chosen_code: str | None) ->
     said = set(content_syllables(text))
     if not said:
         return None
-    names = [set(_SYLLABLE.findall(fold(choice.name).lower())) for choice in choices]
+    names = [set(folded_syllables(choice.name)) for choice in choices]
     scores = []
     for own in names:
         others = set().union(*(n for n in names if n is not own))

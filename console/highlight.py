@@ -8,10 +8,9 @@ by comparing accent-folded words with the question's (and with its expansion:
 
 from __future__ import annotations
 
-import re
-
-from bot.language.text import fold
+from bot.language.text import FUNCTION_WORDS, WORD
 from index.catalogue import Procedure
+from index.fields import field_hits, field_text, word_key
 
 __all__ = ["FIELDS", "match"]
 
@@ -24,57 +23,22 @@ FIELDS = {
     "result": "Kết quả",
     "agency": "Cơ quan thực hiện",
 }
-# Words too common in questions and names to be worth a highlight (folded).
-_STOP = frozenset(
-    [
-        "thu",
-        "tuc",
-        "cho",
-        "cua",
-        "va",
-        "thi",
-        "la",
-        "gi",
-        "nao",
-        "ko",
-        "khong",
-        "toi",
-        "em",
-        "a",
-        "nhe",
-        "vay",
-        "o",
-    ]
-)
-_WORD = re.compile(r"\w+")
+# Words too common in questions and names to be worth a highlight (folded): every name
+# says "thủ tục".
+_STOP = FUNCTION_WORDS | {"thu", "tuc"}
 # Long fields are cut to this many characters around the first match.
 WINDOW = 160
 
 
-def _text(procedure: Procedure, field: str) -> str:
-    if field == "documents":
-        return "; ".join(d.name for d in procedure.documents)
-    return getattr(procedure, field) or ""
-
-
-def _key(word: str) -> str:
-    return fold(word).lower()
-
-
 def match(procedure: Procedure, query: str, expanded: str = "") -> dict:
     """{"field", "label", "text", "spans": [[start, end], …]} for the best-matching field."""
-    typed = [_key(w) for w in _WORD.findall(query)]
-    wanted = {w for w in typed + [_key(w) for w in _WORD.findall(expanded)] if w not in _STOP}
+    typed = [word_key(w) for w in WORD.findall(query)]
+    wanted = {*typed, *(word_key(w) for w in WORD.findall(expanded))}
     partial = typed[-1] if typed and not query[-1:].isspace() and len(typed[-1]) >= 2 else ""
     best: tuple[int, str, str, list[list[int]]] = (0, "name", procedure.name, [])
     for field in FIELDS:
-        text = _text(procedure, field)
-        spans, hit = [], set()
-        for word in _WORD.finditer(text):
-            key = _key(word.group())
-            if key in wanted or (partial and key.startswith(partial) and key not in _STOP):
-                spans.append([word.start(), word.end()])
-                hit.add(key if key in wanted else partial)
+        text = field_text(procedure, field)
+        spans, hit = field_hits(text, wanted, partial, skip=_STOP)
         if len(hit) > best[0]:
             best = (len(hit), field, text, spans)
     _, field, text, spans = best

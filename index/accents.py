@@ -16,9 +16,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.language.text import fold, normalize
+from bot.language.text import LETTERS, fold, normalize
 
-_SYLLABLE = re.compile(r"[^\W\d_]+", re.UNICODE)
 _START = "<s>"
 NLU_DATA = Path(__file__).resolve().parent.parent / "nlu_data" / "nlu"
 _EXAMPLE = re.compile(r"^\s+- (.+)$", re.MULTILINE)
@@ -48,7 +47,7 @@ class AccentRestorer:
         self._bigrams: Counter[tuple[str, str]] = Counter()
         for text in texts:
             previous = _START
-            for syllable in _SYLLABLE.findall(normalize(text).lower()):
+            for syllable in LETTERS.findall(normalize(text).lower()):
                 self._unigrams[syllable] += 1
                 self._bigrams[(previous, syllable)] += 1
                 previous = syllable
@@ -68,7 +67,7 @@ class AccentRestorer:
         """`text` with accents restored where it has none; accented text is returned as is."""
         if not text.isascii():
             return text
-        matches = list(_SYLLABLE.finditer(text))
+        matches = list(LETTERS.finditer(text))
         if not matches:
             return text
         options = [

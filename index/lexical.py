@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from bot.language.text import fold, normalize
-
-_SYLLABLE = re.compile(r"[a-z0-9]+")
+from bot.language.text import folded_syllables
 
 
 def terms(text: str) -> list[str]:
     """Folded syllables of `text` followed by its syllable bigrams."""
-    syllables = _SYLLABLE.findall(fold(normalize(text)).lower())
+    syllables = folded_syllables(text)
     return syllables + [f"{a}_{b}" for a, b in itertools.pairwise(syllables)]
 
 

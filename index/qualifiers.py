@@ -11,18 +11,17 @@ question does not call for.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from bot.language.text import fold, normalize
+from bot.language.text import fold, syllables
+from index.tsv import read_tsv
 
 DEFAULT_QUALIFIERS = Path(__file__).parent / "data" / "qualifiers.tsv"
-_SYLLABLE = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def _padded(text: str) -> str:
     """Lower-case syllables joined by single spaces, padded for whole-syllable search."""
-    return " " + " ".join(_SYLLABLE.findall(normalize(text).lower())) + " "
+    return " " + " ".join(syllables(text)) + " "
 
 
 class Qualifiers:
@@ -38,13 +37,12 @@ class Qualifiers:
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_QUALIFIERS) -> Qualifiers:
-        """Reads `qualifier<TAB>trigger, trigger, ...` lines; `#` comments skipped."""
+        """Reads `qualifier<TAB>trigger, trigger, ...` lines; `#` comments skipped. A
+        qualifier without triggers is never called for; any further cell continues them."""
         rules = []
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#") or line.startswith("qualifier\t"):
-                continue
-            qualifier, _, triggers = line.partition("\t")
-            rules.append((qualifier.strip(), [t.strip() for t in triggers.split(",") if t.strip()]))
+        for qualifier, *cells in read_tsv(path, "qualifier"):
+            triggers = " ".join(cells).split(",")
+            rules.append((qualifier, [t.strip() for t in triggers if t.strip()]))
         return cls(rules)
 
     def of_name(self, name: str) -> frozenset[int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -30,6 +30,7 @@ from index.bank import Bank, BankQuestion, Evidence, LearnedSource, LexicalShare
 from index.catalogue import Procedure
 from index.coverage import Coverage, Elsewhere
 from index.embedders import Embedder
+from index.fields import field_keys
 from index.lexical import BM25, TermShare, terms
 from index.qualifiers import Qualifiers
 from index.query import Query, weighted_terms
@@ -76,7 +77,8 @@ class Settings:
     min_catalogue_for_z: int = 200
     # Names that nearly repeat each other are variants of one procedure ("khai sinh" /
     # "khai sinh có yếu tố nước ngoài"): the shorter name's words mostly inside the
-    # longer one's. The qualifier penalty above applies among them.
+    # longer one's. The qualifier penalty above applies among them, and the bot offers no
+    # second procedure of the same family (actions.guidance).
     variant_overlap: float = 0.8
     # Ask instead of guessing: the procedures scored within `choice_margin` of the best
     # (one per family of level copies) are offered, at most `max_choices`. On the dev
@@ -231,15 +233,15 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
 
 
-def _field_terms(procedure: Procedure) -> dict[str, frozenset[str]]:
-    """Terms of the fields a hit can be said to match, for highlighting."""
-    fields = {
-        "name": procedure.name,
-        "field": procedure.field or "",
-        "result": procedure.result or "",
-        "documents": " ".join(d.name for d in procedure.documents),
-    }
-    return {name: frozenset(terms(text)) for name, text in fields.items()}
+# The fields a hit can be said to match (`Hit.matched`), in the order they are listed.
+MATCHED_FIELDS = ("name", "field", "result", "documents")
+
+
+def nearly_repeat(a: Set[str], b: Set[str], share: float) -> bool:
+    """Whether two names' words nearly repeat each other: at least `share` of the shorter
+    name's words are in the longer one ("khai sinh" / "khai sinh có yếu tố nước ngoài").
+    The re-rank's sibling test, and the bot's test that two answers are one procedure."""
+    return len(a & b) / max(1, min(len(a), len(b))) >= share
 
 
 class QueryHook(Protocol):
@@ -276,7 +278,7 @@ class Searcher:
         # The bank and the dense channel multiply small matrices: BLAS threads would only
         # spin against the query encoder's own threads on a 2-core machine (4x slower).
         threadpool_limits(1, user_api="blas")
-        self._fields = [_field_terms(p) for p in self.procedures]
+        self._fields = [{f: field_keys(p, f) for f in MATCHED_FIELDS} for p in self.procedures]
         self._name_share = TermShare([name_terms(p) for p in self.procedures], self.bm25.idf)
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
@@ -422,7 +424,7 @@ class Searcher:
                     float(fused[i]),
                     float(lexical[i]),
                     float(dense[i]),
-                    tuple(name for name, t in self._fields[i].items() if prepared.words & t),
+                    tuple(f for f, keys in self._fields[i].items() if prepared.words & keys),
                     bank=bank.value if bank else 0.0,
                     asked_like=bank.nearest if bank else None,
                     asked_cosine=bank.cosine if bank else 0.0,
@@ -527,8 +529,7 @@ class Searcher:
         pair = (i, j) if i < j else (j, i)
         known = self._sibling_pairs.get(pair)
         if known is None:
-            a, b = self._words[i], self._words[j]
-            known = len(a & b) / max(1, min(len(a), len(b))) >= self.settings.variant_overlap
+            known = nearly_repeat(self._words[i], self._words[j], self.settings.variant_overlap)
             if len(self._sibling_pairs) < SIBLING_PAIRS:
                 self._sibling_pairs[pair] = known
         return known

@@ -21,6 +21,10 @@ TEST_ENV = {
 }
 
 
+# The bot's training data, domain and pipeline, as every `rasa` command here is given them.
+BOT_FILES = ("--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml")
+
+
 def rasa(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Runs the Rasa CLI of this venv in the project root, output captured."""
     return subprocess.run(
@@ -47,12 +51,7 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     started = time.monotonic()
     result = rasa(
         "train",
-        "--data",
-        "nlu_data",
-        "--domain",
-        "domain.yml",
-        "--config",
-        "config.yml",
+        *BOT_FILES,
         "--out",
         str(out),
         "--fixed-model-name",

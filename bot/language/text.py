@@ -7,9 +7,10 @@ and runs of spaces or line breaks. Everything that compares text (training,
 indexing, querying) must see one form, so every channel calls `normalize`.
 
 `fold` removes all diacritics (and maps đ→d) for the channels that must match
-text typed without accents ("lam lai can cuoc"). Both functions are pure
-stdlib so that the Rasa server (Python 3.10) and the action server (3.11)
-import the same code.
+text typed without accents ("lam lai can cuoc"). Everything here is pure
+stdlib so that the Rasa server (Python 3.10), the index, the action server
+(3.11) and the console import the same code: also how text is cut into
+syllables and words, and the function words a question is full of.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "normalize", "place_tone"]
+__all__ = [
+    "FUNCTION_WORDS",
+    "LETTERS",
+    "WORD",
+    "fold",
+    "folded_syllables",
+    "normalize",
+    "place_tone",
+    "syllables",
+]
 
 # The five Vietnamese tone marks, as combining characters.
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
@@ -25,9 +35,24 @@ _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _VOWELS = set("aăâeêioôơuưy")
 # Vowels whose quality mark attracts the tone ("người" → on ơ, "tiền" → on ê).
 _MARKED_VOWELS = set("ăâêôơư")
-# Letters plus combining marks: one "word" for tone placement.
-_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 _SPACE = re.compile(r"\s+")
+
+# How text is cut into pieces. Each pattern sees different text, and where two would
+# cut the same text differently the difference shows in a result, so they stay apart:
+# `_TONED_WORD`: letters and the combining marks NFC could not compose, so that
+#   `place_tone` sees a whole word even in malformed input;
+# `_FOLDED_SYLLABLE` (`folded_syllables`): on folded lower-case text only ASCII is
+#   left; letters and digits, so "cấp 2" keeps its "2";
+# `_SYLLABLE` (`syllables`): the same on accented text, so "dược" is not "được";
+# `LETTERS`: letters only, no digits: what the accent restorer can put accents on
+#   (a digit in its bigram model would change the guesses next to it);
+# `WORD`: Python's word characters, underscore included: the console highlights
+#   words as the catalogue writes them and compares them one by one.
+_TONED_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+_FOLDED_SYLLABLE = re.compile(r"[a-z0-9]+")
+_SYLLABLE = re.compile(r"[^\W_]+")
+LETTERS = re.compile(r"[^\W\d_]+")
+WORD = re.compile(r"\w+")
 # Characters that look like Đ in other scripts (Icelandic eth) → Vietnamese Đ.
 _LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
 
@@ -115,7 +140,7 @@ def normalize(text: str) -> str:
         return ""
     text = "".join(_clean_char(c) for c in text.translate(_LOOKALIKES))
     text = unicodedata.normalize("NFC", text)
-    text = _WORD.sub(lambda m: place_tone(m.group()), text)
+    text = _TONED_WORD.sub(lambda m: place_tone(m.group()), text)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -123,6 +148,27 @@ def fold(text: str) -> str:
     """Remove every diacritic, keeping the letters: "Đăng ký" → "Dang ky"."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def folded_syllables(text: str) -> list[str]:
+    """Lower-case syllables without accents ("Đăng ký 2 lần" → dang, ky, 2, lan): how the
+    search, aliases and the bot compare text typed with or without accents."""
+    return _FOLDED_SYLLABLE.findall(fold(normalize(text)).lower())
+
+
+def syllables(text: str) -> list[str]:
+    """Lower-case syllables with their accents ("Đăng ký" → đăng, ký): for rules that must
+    not mistake one word for another ("dược" is not "được")."""
+    return _SYLLABLE.findall(normalize(text).lower())
+
+
+# Function words (folded) that say nothing about which procedure a question is
+# about: the bot's follow-up test and the console's highlighting both skip them,
+# each adding words of its own.
+FUNCTION_WORDS = frozenset({
+    "cho", "cua", "va", "thi", "la", "gi", "nao", "ko", "khong", "toi", "em", "a", "nhe",
+    "vay", "o",
+})  # fmt: skip
 
 
 # Personal data a citizen may type into a question: application codes

@@ -13,7 +13,6 @@ The file format is read by `index.e5file`, shared with the ONNX Runtime encoder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from index.e5file import (
     Source,
     Vocabulary,
     build_tokenizer,
+    file_sha256,
     read_source,
     source_path,
     tensor,
@@ -146,14 +146,6 @@ def offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _record(source: Path, digest: str) -> dict:
     return {"source": str(source), "sha256": digest, "converter_version": CONVERTER_VERSION}
 
@@ -195,7 +187,7 @@ def convert(out_dir: Path, source: Path | None = None, progress: bool = True) ->
     """
     source = (source or source_path()).resolve()
     out_dir = Path(out_dir)
-    digest = _sha256(source)
+    digest = file_sha256(source)
     if _is_current(out_dir, digest):
         return out_dir
     out_dir.parent.mkdir(parents=True, exist_ok=True)

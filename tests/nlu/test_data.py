@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from tests.conftest import ROOT, rasa
+from tests.conftest import BOT_FILES, ROOT, rasa
 
 INTENTS = {
     "greet",
@@ -45,17 +45,7 @@ def examples() -> list[tuple[str, str]]:
 
 
 def test_rasa_data_validate_is_clean() -> None:
-    result = rasa(
-        "data",
-        "validate",
-        "--data",
-        "nlu_data",
-        "--domain",
-        "domain.yml",
-        "--config",
-        "config.yml",
-        "--fail-on-warnings",
-    )
+    result = rasa("data", "validate", *BOT_FILES, "--fail-on-warnings")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
