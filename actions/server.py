@@ -13,9 +13,9 @@ first question.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
+import threading
 from functools import partial
 
 from rasa_sdk import utils
@@ -39,10 +39,11 @@ def create_app(executor: ActionExecutor, args: argparse.Namespace) -> Sanic:
     return app
 
 
-async def load_search(_: Sanic, loop: asyncio.AbstractEventLoop) -> None:
-    """Loads the catalogue's index off the event loop; a failure is logged and
+async def load_search(_: Sanic) -> None:
+    """Loads the catalogue's index on a thread of its own: the worker answers
+    meanwhile, and stopping it mid-load stops it cleanly. A failure is logged and
     answered per question ("the lookup is unavailable"), never a crash."""
-    await loop.run_in_executor(None, warm_up)
+    threading.Thread(target=warm_up, name="search-load", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:
