@@ -97,15 +97,14 @@ run: install $(MODEL)
 	@if [ "$(QUERY_ADAPTER)" = 1 ]; then $(ACTIONS_PY) -m index adapt --adapter --if-stale; fi
 	RASA_BIN=$(RASA_VENV)/bin/rasa ACTIONS_PY=$(ACTIONS_PY) MODEL=$(MODEL) tools/serve.sh
 
-# The search index over $(CATALOGUE) (default: the seed catalogue in index/data).
+# The search index over $(CATALOGUE) (default: the national catalogue in index/data/national).
 index: $(ACTIONS_VENV)/.installed
 	$(ACTIONS_PY) -m index build
 
-# Questions are labelled against the national catalogue: it is the default here.
+# Questions are labelled against the national catalogue (shipped: the default).
 eval-retrieval: $(ACTIONS_VENV)/.installed
 	@test -n "$(QUESTIONS)" || { echo "usage: make eval-retrieval QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
-	@$(ACTIONS_PY) -m index --index models/index-eval \
-		--catalogue "$(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)" \
+	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" \
 		eval --questions "$(QUESTIONS)"
 
 # Domain adaptation (index/adaptation/), on the national catalogue unless CATALOGUE=.
@@ -128,7 +127,7 @@ eval-adapted: $(ACTIONS_VENV)/.adapt-installed
 		--catalogue "$(ANSWER_CATALOGUE)" --embedder adapted eval --questions "$(QUESTIONS)"; fi
 
 # Guidance answers end to end over REST (starts the stack on free ports).
-ANSWER_CATALOGUE = $(or $(CATALOGUE),../shared/catalogue/procedures.jsonl)
+ANSWER_CATALOGUE = $(or $(CATALOGUE),index/data/national/procedures.jsonl.xz)
 eval-answers: install $(MODEL)
 	@test -n "$(QUESTIONS)" || { echo "usage: make eval-answers QUESTIONS=<jsonl> [CATALOGUE=<jsonl>]"; exit 2; }
 	@$(ACTIONS_PY) -m index --index models/index-eval --catalogue "$(ANSWER_CATALOGUE)" build --if-stale

@@ -70,6 +70,14 @@ def _button(aspect: str, procedure: Procedure, prefix: str = "") -> dict[str, st
     }
 
 
+def _catalogue_date() -> str | None:
+    """The date of the catalogue answers come from, when its manifest gives one."""
+    try:
+        return searcher().as_of
+    except SearchUnavailableError:
+        return None
+
+
 def say(
     dispatcher: CollectingDispatcher, decision: Decision, asked: str | None = None
 ) -> list[EventType]:
@@ -82,7 +90,7 @@ def say(
     remember = [SlotSet("asked", asked)] if asked else []
     if decision.kind == "answer" and decision.procedure:
         procedure = decision.procedure
-        messages = answers.answer(procedure, aspect)
+        messages = answers.answer(procedure, aspect, as_of=_catalogue_date())
         for text in messages[:-1]:
             dispatcher.utter_message(text=text)
         buttons: list[dict[str, str]] = []

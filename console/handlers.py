@@ -117,12 +117,14 @@ class Handlers:
             if aspect != "overview"
         }
         # The copied answer is the bot's overview less its pointer to the buttons.
-        overview = "\n\n".join(answers.split(answers.overview(procedure, buttons=False), procedure))
+        text = answers.overview(procedure, buttons=False, as_of=searcher.as_of)
+        overview = "\n\n".join(answers.split(text, procedure))
         code = procedure.code
         return web.json_response(
             {
                 "procedure": procedure.record,
                 "answer": overview,
+                "as_of": searcher.as_of,
                 "answers": texts,
                 "feedback": {**self.desk.votes(code), "complaints": self.desk.complaints(code)},
             }

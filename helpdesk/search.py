@@ -1,14 +1,14 @@
 """The catalogue and its search index, loaded once per action-server process.
 
-CATALOGUE (default: the shipped seed catalogue) and INDEX_DIR (default
+CATALOGUE (default: the shipped national catalogue) and INDEX_DIR (default
 models/index) say which; EMBEDDER=adapted picks the fine-tuned model of
 `python -m index adapt` when it matches the catalogue, and QUERY_ADAPTER=1
 the query adapter saved beside the index (both measured options, not the
 default: see README). Loading takes seconds (the embedding model and the
-index), so it starts in the background when the action server imports the
-actions, and requests wait for it. A missing or stale index of a small
-catalogue (the seed) is rebuilt on the spot; a big one must be built with
-`make index`, and until then answers say the lookup is unavailable.
+index): the servers load it as they start (`warm_up`), and a question that
+comes first waits for it. A missing or stale index of a small catalogue (the
+seed) is rebuilt on the spot; a big one is built by `make run` (or `make
+index`), and until then answers say the lookup is unavailable.
 
 The searcher also reads the question bank's learned pairs from the help desk
 (DESK_DB): what staff link in the console reaches it within a second.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from helpdesk.desk import Desk, desk_path
 from index.bank import BankQuestion
-from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
+from index.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from index.embedders import Embedder, embedder_for
 from index.search import Searcher
 from index.store import StaleIndexError, build, load
@@ -46,7 +46,7 @@ class SearchUnavailableError(RuntimeError):
 
 
 def _paths() -> tuple[Path, Path]:
-    catalogue = Path(os.environ.get("CATALOGUE", "").strip() or SEED_CATALOGUE)
+    catalogue = Path(os.environ.get("CATALOGUE", "").strip() or DEFAULT_CATALOGUE)
     index = Path(os.environ.get("INDEX_DIR", "").strip() or ROOT / "models" / "index")
     return catalogue, index
 

@@ -1,10 +1,10 @@
-"""Command line: python -m index build|search|eval|stats|bench|adapt.
+"""Command line: python -m index build|search|eval|stats|bench|adapt|ship.
 
-The catalogue is --catalogue, else $CATALOGUE, else the seed catalogue the
-project ships (index/data/seed_catalogue.jsonl: the 45 procedures citizens
-need most). The index lives in --index (default models/index), with its
-manifest. Each command is one small function; domain adaptation
-(index.adaptation) is imported only by the commands and options that use it.
+The catalogue is --catalogue, else $CATALOGUE, else the national catalogue the
+project ships (index/data/national/procedures.jsonl.xz: 2,849 procedures). The
+index lives in --index (default models/index), with its manifest. Each command
+is one small function; domain adaptation (index.adaptation) is imported only by
+the commands and options that use it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from index.bank import read_questions as read_bank
-from index.catalogue import SEED_CATALOGUE, Catalogue, load_catalogue
+from index.catalogue import DEFAULT_CATALOGUE, NATIONAL_CATALOGUE, Catalogue, load_catalogue, ship
 from index.embedders import Embedder, embedder_for
-from index.evaluate import bench, read_questions, run
+from index.evaluate import bench, read_questions, run, update_seconds
 from index.search import Searcher
 from index.store import StaleIndexError, build, load, read_manifest
 
@@ -31,7 +31,7 @@ DEFAULT_INDEX = ROOT / "models" / "index"
 
 def _catalogue(args: argparse.Namespace) -> Catalogue:
     from_env = os.environ.get("CATALOGUE")
-    chosen = args.catalogue or (Path(from_env) if from_env else SEED_CATALOGUE)
+    chosen = args.catalogue or (Path(from_env) if from_env else DEFAULT_CATALOGUE)
     if not chosen.exists():
         raise SystemExit(f"catalogue {chosen} not found: pass --catalogue or set CATALOGUE")
     catalogue = load_catalogue(chosen)
@@ -50,8 +50,11 @@ def _load(args: argparse.Namespace, catalogue: Catalogue, embedder: Embedder) ->
 
 
 def _build(args: argparse.Namespace, catalogue: Catalogue, embedder: Embedder) -> None:
+    started = time.perf_counter()
     changes = build(catalogue, embedder, args.index, kind=args.kind)
-    print(f"built {len(catalogue.procedures)} procedures with {embedder.name} in {args.index}")
+    took = time.perf_counter() - started
+    print(f"built {len(catalogue.procedures)} procedures with {embedder.name} in {args.index}"
+          f" in {took:.1f} s ({changes.embedded} passages embedded, the rest reused)")  # fmt: skip
     print(f"since the previous build: {changes.summary()}")
     for label, codes in (("added", changes.added), ("amended", changes.amended),
                          ("abolished", changes.abolished)):  # fmt: skip
@@ -84,6 +87,12 @@ def build_command(args: argparse.Namespace) -> None:
         except StaleIndexError as error:
             print(f"{error}; building it now", file=sys.stderr)
     _build(args, catalogue, embedder)
+    # Loading embeds the question bank once (then kept beside the index), so the
+    # servers' first question does not pay for it.
+    started = time.perf_counter()
+    searcher = load(args.index, catalogue, embedder)
+    print(f"question bank ready in {time.perf_counter() - started:.1f} s "
+          f"({len(searcher.bank) if searcher.bank else 0} questions)")  # fmt: skip
 
 
 def stats_command(args: argparse.Namespace) -> None:
@@ -114,6 +123,10 @@ def bench_command(args: argparse.Namespace) -> None:
     searcher = _searcher(args)
     loaded = time.perf_counter() - started
     figures = bench(searcher, [q.text for q in read_questions(args.questions)], args.rounds)
+    if args.update:
+        catalogue = _catalogue(args)
+        took = update_seconds(catalogue, searcher.embedder, args.index, args.update)
+        figures[f"update_{args.update}_s"] = round(took, 1)
     print(json.dumps({
         "model": searcher.embedder.name,
         "adaptation": searcher.adaptation,
@@ -137,6 +150,14 @@ def eval_command(args: argparse.Namespace) -> None:
         print(json.dumps(overall) if mode == "hybrid" else f"{mode}: {json.dumps(overall)}")
 
 
+def ship_command(args: argparse.Namespace) -> None:
+    try:
+        manifest = ship(args.source, args.out, args.as_of, args.origin)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    print(json.dumps(manifest, ensure_ascii=False))
+
+
 def adapt_command(args: argparse.Namespace) -> None:
     from index.adaptation.adapt import adapt_command as adapt
 
@@ -152,6 +173,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "stats": stats_command,
     "bench": bench_command,
     "adapt": adapt_command,
+    "ship": ship_command,
 }
 
 
@@ -186,6 +208,14 @@ def parser() -> argparse.ArgumentParser:
     bench_cmd = commands.add_parser("bench", help="load time, query latency and memory")
     bench_cmd.add_argument("--questions", type=Path, required=True)
     bench_cmd.add_argument("--rounds", type=int, default=3)
+    bench_cmd.add_argument(
+        "--update", type=int, default=50, help="time an update amending N procedures (0: skip)"
+    )
+    ship_cmd = commands.add_parser("ship", help="pack a catalogue as the shipped default")
+    ship_cmd.add_argument("source", type=Path, help="a valid JSONL catalogue")
+    ship_cmd.add_argument("--as-of", required=True, help="the date its records were taken")
+    ship_cmd.add_argument("--origin", required=True, help="where its records come from")
+    ship_cmd.add_argument("--out", type=Path, default=NATIONAL_CATALOGUE.parent)
     adapt_cmd = commands.add_parser(
         "adapt", help="fine-tune the model (default) or train a query adapter (--adapter)"
     )

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-# The procedures citizens need most, shipped so a fresh clone can answer.
-SEED_CATALOGUE = Path(__file__).resolve().parent / "data" / "seed_catalogue.jsonl"
+DATA = Path(__file__).resolve().parent / "data"
+# The national catalogue (public government data), xz-compressed, with a manifest
+# (source, records, sha256, as-of date): what a fresh clone serves.
+NATIONAL_CATALOGUE = DATA / "national" / "procedures.jsonl.xz"
+DEFAULT_CATALOGUE = NATIONAL_CATALOGUE
+# The 45 procedures citizens need most: small enough for fast tests.
+SEED_CATALOGUE = DATA / "seed_catalogue.jsonl"
+MANIFEST = "manifest.json"
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{2,39}$")
 _TEXT_FIELDS = (
     "ministry", "field", "kind", "decision", "applicants", "agency", "authority",
@@ -81,6 +88,8 @@ class Catalogue:
     procedures: list[Procedure]
     problems: list[Problem]
     sha256: str
+    # The date its records were taken (YYYY-MM-DD), from a manifest that matches the file.
+    as_of: str | None = None
 
     def by_code(self) -> dict[str, Procedure]:
         return {p.code: p for p in self.procedures}
@@ -188,9 +197,26 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Procedure], list[Problem]]:
     return procedures, problems
 
 
-def load_catalogue(path: Path | str) -> Catalogue:
-    """Reads a catalogue file. Invalid UTF-8 is a problem on its line, not a crash."""
+def read_bytes(path: Path | str) -> bytes:
+    """A catalogue file's JSONL bytes; `.xz` files are decompressed (the sha256 of a
+    catalogue is that of its JSONL, however it is stored)."""
     raw = Path(path).read_bytes()
+    return lzma.decompress(raw) if str(path).endswith(".xz") else raw
+
+
+def read_manifest(path: Path | str) -> dict | None:
+    """The manifest shipped beside a catalogue file, if it describes that file."""
+    manifest = Path(path).parent / MANIFEST
+    if not manifest.exists():
+        return None
+    described = json.loads(manifest.read_text(encoding="utf-8"))
+    return described if described.get("file") == Path(path).name else None
+
+
+def load_catalogue(path: Path | str) -> Catalogue:
+    """Reads a catalogue file (JSONL, or JSONL.xz). Invalid UTF-8 is a problem on its
+    line, not a crash."""
+    raw = read_bytes(path)
     lines = []
     problems: list[Problem] = []
     for number, chunk in enumerate(raw.split(b"\n"), 1):
@@ -201,4 +227,36 @@ def load_catalogue(path: Path | str) -> Catalogue:
             lines.append("")
     procedures, more = parse_lines(lines)
     problems = sorted(problems + more, key=lambda p: p.line)
-    return Catalogue(procedures, problems, hashlib.sha256(raw).hexdigest())
+    sha256 = hashlib.sha256(raw).hexdigest()
+    manifest = read_manifest(path)
+    # A file changed after its manifest was written has no known date.
+    as_of = manifest.get("as_of") if manifest and manifest.get("sha256") == sha256 else None
+    return Catalogue(procedures, problems, sha256, as_of)
+
+
+def ship(source: Path, out_dir: Path, as_of: str, origin: str) -> dict:
+    """Writes `source` (a valid JSONL catalogue) into `out_dir` as procedures.jsonl.xz
+    with its manifest, the form the project ships its default catalogue in. Refuses a
+    catalogue with problems: what is shipped is served as it is."""
+    catalogue = load_catalogue(source)
+    if catalogue.problems:
+        first = catalogue.problems[0]
+        count = len(catalogue.problems)
+        raise ValueError(f"{source}: {count} problems, the first on line {first.line}")
+    raw = read_bytes(source)
+    packed = lzma.compress(raw, preset=9)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / NATIONAL_CATALOGUE.name
+    target.write_bytes(packed)
+    manifest = {
+        "file": target.name,
+        "records": len(catalogue.procedures),
+        "sha256": catalogue.sha256,
+        "xz_sha256": hashlib.sha256(packed).hexdigest(),
+        "as_of": as_of,
+        "source": origin,
+    }
+    (out_dir / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return manifest

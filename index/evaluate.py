@@ -10,12 +10,17 @@ search latency per query after warm-up.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from index.catalogue import Catalogue
+from index.embedders import Embedder
 from index.search import Mode, Searcher
+from index.store import build
 from tools.harness import percentile
 
 
@@ -124,3 +129,25 @@ def bench(searcher: Searcher, texts: list[str], rounds: int) -> dict:
         "p95_ms": round(percentile(timings, 0.95), 1),
         "repeat_p95_ms": round(percentile(cached, 0.95), 1),
     }
+
+
+def update_seconds(
+    catalogue: Catalogue, embedder: Embedder, index_dir: Path, changed: int
+) -> float:
+    """Seconds to build a catalogue update in which `changed` procedures were amended
+    (their names), on a copy of the index in `index_dir`: what a monthly update costs.
+    The copy is first brought up to date (untimed), for an index built before
+    passages were kept."""
+    amended = [
+        replace(p, name=f"{p.name} (sửa đổi)", record={**p.record, "name": f"{p.name} (sửa đổi)"})
+        if i < changed
+        else p
+        for i, p in enumerate(catalogue.procedures)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "index"
+        shutil.copytree(index_dir, copy)
+        build(catalogue, embedder, copy, progress=False)
+        started = time.perf_counter()
+        build(Catalogue(amended, [], "update"), embedder, copy, progress=False)
+        return time.perf_counter() - started

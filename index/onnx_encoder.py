@@ -21,6 +21,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -242,23 +243,27 @@ class OnnxE5Embedder:
         values = codes * blocks["scale"].astype(np.float32)[..., None]
         return values.reshape(len(ids), -1)
 
-    def _encode(self, texts: Sequence[str], progress: bool = False, label: str = "") -> np.ndarray:
+    def _one(self, text: str) -> np.ndarray:
         """One text per run, never a batch: dynamic quantisation takes the activations'
         range over the whole batch, so a text's vector would depend on its batch-mates
         (a cosine of 0.99 between the same text alone and in a batch). Alone, the same
         text always gets the same vector, at build time and at query time."""
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        rows = tqdm(range(len(texts)), desc=label, unit="text") if progress else range(len(texts))
-        for row in rows:
-            ids = np.asarray(self._tokenizer.encode(texts[row]).ids, dtype=np.int64)
-            embedded = self._word_rows(ids) + self._positions[: len(ids)] + self._type
-            feed = {"embedded": embedded[None].astype(np.float32),
-                    "mask": np.ones((1, len(ids)), dtype=np.float32)}  # fmt: skip
-            vectors[row] = self._session.run(["vectors"], feed)[0][0]
-        return vectors
+        ids = np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
+        embedded = self._word_rows(ids) + self._positions[: len(ids)] + self._type
+        feed = {"embedded": embedded[None].astype(np.float32),
+                "mask": np.ones((1, len(ids)), dtype=np.float32)}  # fmt: skip
+        return self._session.run(["vectors"], feed)[0][0]
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([QUERY_PROMPT + t for t in texts])
+        return np.array([self._one(QUERY_PROMPT + t) for t in texts], dtype=np.float32)
 
     def passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        return self._encode([PASSAGE_PROMPT + t for t in texts], progress, "embedding (onnx e5)")
+        """Passages on every core: ONNX Runtime releases the GIL while it runs, so
+        one text per thread keeps each vector exactly what it is alone."""
+        prompted = [PASSAGE_PROMPT + t for t in texts]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            rows = pool.map(self._one, prompted)
+            if progress:
+                rows = tqdm(rows, total=len(prompted), desc="embedding (onnx e5)", unit="text")
+            vectors = list(rows)
+        return np.array(vectors, dtype=np.float32).reshape(len(prompted), self.dim)

@@ -266,6 +266,7 @@ class Searcher:
         settings: Settings | None = None,
         qualifiers: Qualifiers | None = None,
         query_hook: QueryHook | None = None,
+        as_of: str | None = None,
     ) -> None:
         self.procedures = list(procedures)
         self.by_code = {p.code: p for p in self.procedures}
@@ -289,6 +290,7 @@ class Searcher:
         self._qualified = [self.qualifiers.of_name(p.name) for p in self.procedures]
         self._words = [_name_words(p.name) for p in self.procedures]
         self.query_hook = query_hook
+        self.as_of = as_of  # the catalogue's date, for "cập nhật ngày …" in answers
         self.coverage = Coverage.load(self.procedures)
         self._positions = {p.code: i for i, p in enumerate(self.procedures)}
         # Level copies of one procedure share a family: the name without its level.

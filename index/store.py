@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 FORMAT = 2
 MANIFEST, RECORDS = "manifest.json", "records.json"
 BANK_VECTORS = "bank-vectors.npz"
+PASSAGE_VECTORS = "passage-vectors.npz"
 EVERYDAY_WEIGHT = 20
 
 
@@ -49,6 +50,7 @@ class Changes:
     added: list[str]
     amended: list[str]
     abolished: list[str]
+    embedded: int = 0  # passages sent to the model (the rest came from the previous build)
 
     def summary(self) -> str:
         return (
@@ -106,16 +108,16 @@ def build(
     if (out / RECORDS).exists():
         previous = json.loads((out / RECORDS).read_text(encoding="utf-8"))
     current = {p.code: record_hash(p) for p in catalogue.procedures}
-    changes = Changes(
-        added=sorted(set(current) - set(previous)),
-        amended=sorted(c for c in current if c in previous and previous[c] != current[c]),
-        abolished=sorted(set(previous) - set(current)),
-    )
     texts = [passage_texts(p) for p in catalogue.procedures]
+    # Passages embedded by an earlier build are reused: an update embeds only what changed.
+    cache = VectorCache(
+        out / PASSAGE_VECTORS, embedder, lambda batch: embedder.passages(batch, progress)
+    )
     for passage in PASSAGES:
-        vectors = embedder.passages([t[passage] for t in texts], progress=progress)
+        vectors = cache([t[passage] for t in texts])
         with _replacing(out / _vectors_file(passage)) as path:
             faiss.write_index(_faiss_index(vectors, kind), str(path))
+    cache.keep_only([t[passage] for t in texts for passage in PASSAGES])
     with _replacing(out / RECORDS) as path:
         path.write_text(json.dumps(current, ensure_ascii=False), encoding="utf-8")
     manifest = {
@@ -130,7 +132,12 @@ def build(
     }
     with _replacing(out / MANIFEST) as path:
         path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return changes
+    return Changes(
+        added=sorted(set(current) - set(previous)),
+        amended=sorted(c for c in current if c in previous and previous[c] != current[c]),
+        abolished=sorted(set(previous) - set(current)),
+        embedded=cache.embedded,
+    )
 
 
 @contextmanager
@@ -156,39 +163,60 @@ def read_manifest(directory: Path) -> dict:
 
 
 class VectorCache:
-    """Vectors of prepared texts, kept in a file beside the index and keyed by text.
+    """Vectors of texts, kept in a file beside the index and keyed by a hash of each text.
 
-    The question bank is embedded when the index loads (its questions change more often
-    than the catalogue, and staff add to it); only texts not seen before cost the model.
+    Only texts not seen before cost the model: the question bank's when the index
+    loads (staff add to it), and the passages of new and amended procedures when a
+    catalogue update is built (`build`).
     """
 
-    def __init__(self, path: Path, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        path: Path,
+        embedder: Embedder,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
         self.path, self.embedder = path, embedder
+        self._embed = embed or (lambda texts: batched(embedder.queries, texts, False, "bank"))
         self._vectors: dict[str, np.ndarray] = {}
+        self.embedded = 0  # texts this cache sent to the model
         try:
             with np.load(path, allow_pickle=False) as saved:
                 if str(saved["model"]) == embedder.name:
-                    texts, vectors = saved["texts"].tolist(), saved["vectors"]
-                    self._vectors = dict(zip(texts, vectors, strict=True))
+                    keys, vectors = saved["keys"].tolist(), saved["vectors"]
+                    self._vectors = dict(zip(keys, vectors, strict=True))
         except (OSError, KeyError, ValueError):
             pass  # none yet, or from another model: embedded again
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        keys = [_text_key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
         if missing:
-            vectors = batched(self.embedder.queries, missing, False, "embedding (bank)")
+            vectors = self._embed(list(missing.values()))
             self._vectors.update(zip(missing, vectors, strict=True))
+            self.embedded += len(missing)
             self._save()
-        return np.vstack([self._vectors[t] for t in texts]).astype(np.float32)
+        return np.vstack([self._vectors[k] for k in keys]).astype(np.float32)
+
+    def keep_only(self, texts: Sequence[str]) -> None:
+        """Forgets every text but these (the passages of the catalogue just built)."""
+        wanted = {_text_key(t) for t in texts}
+        if set(self._vectors) - wanted:
+            self._vectors = {k: v for k, v in self._vectors.items() if k in wanted}
+            self._save()
 
     def _save(self) -> None:
-        texts = list(self._vectors)
+        keys = list(self._vectors)
         try:
             with _replacing(self.path) as path, path.open("wb") as handle:
-                np.savez(handle, model=np.array(self.embedder.name), texts=np.array(texts),
-                         vectors=np.vstack([self._vectors[t] for t in texts]))  # fmt: skip
+                np.savez(handle, model=np.array(self.embedder.name), keys=np.array(keys),
+                         vectors=np.vstack([self._vectors[k] for k in keys]))  # fmt: skip
         except OSError as error:  # a read-only index still works, it just embeds again
-            logger.warning("bank vectors not saved in %s: %s", self.path, error)
+            logger.warning("vectors not saved in %s: %s", self.path, error)
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def load(
@@ -242,6 +270,7 @@ def load(
         aliases,
         settings or Settings.for_model(embedder.name),
         query_hook=query_hook,
+        as_of=catalogue.as_of,
     )
     questions = read_questions() if questions is None else questions
     if questions or learned is not None:

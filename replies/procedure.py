@@ -63,10 +63,12 @@ def _sentence(text: str) -> str:
     return text.rstrip(" .;,") + "."
 
 
-def answer(procedure: Procedure, aspect: str) -> list[str]:
-    """Messages answering `aspect` of `procedure`, each at most MAX_CHARS."""
+def answer(procedure: Procedure, aspect: str, as_of: str | None = None) -> list[str]:
+    """Messages answering `aspect` of `procedure`, each at most MAX_CHARS; an
+    overview ends with the catalogue's date (`as_of`, YYYY-MM-DD) when known."""
+    if aspect == "overview":
+        return split(overview(procedure, as_of=as_of), procedure)
     render = {
-        "overview": overview,
         "documents": documents,
         "fee": fees,
         "time": times,
@@ -76,8 +78,9 @@ def answer(procedure: Procedure, aspect: str) -> list[str]:
     return split(render(procedure), procedure)
 
 
-def overview(procedure: Procedure, buttons: bool = True) -> str:
-    """A short summary for a general question: where, papers, fee, time, online.
+def overview(procedure: Procedure, buttons: bool = True, as_of: str | None = None) -> str:
+    """A short summary for a general question: where, papers, fee, time, online,
+    and how fresh the catalogue it came from is.
 
     Without `buttons` (text a hotline agent copies into a message or reads out)
     the closing pointer to the detail buttons is left out.
@@ -98,7 +101,16 @@ def overview(procedure: Procedure, buttons: bool = True) -> str:
     lines.append(f"- {_online_sentence(procedure)}")
     if buttons:
         lines.append("Anh/chị bấm bên dưới để xem chi tiết từng mục ạ.")
+    if as_of:
+        lines.append(freshness(procedure, as_of))
     return "\n".join(lines)
+
+
+def freshness(procedure: Procedure, as_of: str) -> str:
+    """"Theo danh mục thủ tục cập nhật ngày dd/mm/yyyy" and where to check it."""
+    year, month, day = as_of.split("-")
+    where = procedure.url or "dichvucong.gov.vn"
+    return f"(Theo danh mục thủ tục cập nhật ngày {day}/{month}/{year}: {where})"
 
 
 def documents(procedure: Procedure) -> str:

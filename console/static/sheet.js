@@ -223,6 +223,13 @@ function renderProcedure(view, body) {
       [record.ministry, record.field, (record.levels || []).join(", ")].filter(Boolean).join(LEVEL_SEP)
     )
   );
+  if (body.as_of) {
+    /* How fresh the catalogue is, as the bot tells citizens. */
+    const [year, month, day] = body.as_of.split("-");
+    const dated = el("p", "result-meta as-of", `Theo danh mục thủ tục cập nhật ngày ${day}/${month}/${year}`);
+    dated.id = "as-of";
+    title.append(dated);
+  }
   const actions = el("div", "sheet-actions");
   const copyAll = copyButton("primary copy-answer", "Sao chép câu trả lời", () => body.answer);
   copyAll.id = "copy-answer";

@@ -19,6 +19,7 @@ from console.accounts import Accounts
 from console.server import Settings, make_app
 from helpdesk import search as catalogue_search
 from helpdesk.desk import Desk
+from index.catalogue import ship
 from portal.simulator import make_app as portal_app
 from portal.simulator import serving
 
@@ -470,3 +471,26 @@ def test_staff_teach_the_bank_and_the_search_knows_at_once(
             assert after == before
 
     run(scenario())
+
+
+def test_the_procedure_sheet_says_how_fresh_the_catalogue_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = ship(MINI, tmp_path / "shipped", "2026-11-30", "tests")
+
+    async def scenario() -> None:
+        async with site(tmp_path, monkeypatch) as s, s.client() as client:
+            await sign_in(client)
+            async with client.get("/api/procedures/T.000003") as response:
+                body = await response.json()
+            assert body["as_of"] == "2026-11-30"
+            assert "(Theo danh mục thủ tục cập nhật ngày 30/11/2026: " in body["answer"]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CATALOGUE", str(tmp_path / "shipped" / shipped["file"]))
+        patch.setenv("INDEX_DIR", str(tmp_path / "index"))
+        catalogue_search.reset()
+        try:
+            asyncio.run(scenario())
+        finally:
+            catalogue_search.reset()  # the next test loads the module's catalogue again

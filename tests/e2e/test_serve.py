@@ -1,7 +1,9 @@
 """`make run`'s launcher: starts the servers (the portal simulator and the
-widget's page too), prints the URLs, Ctrl-C stops all."""
+widget's page too), prints the URLs, answers from the national catalogue the
+project ships (no CATALOGUE, no ../shared), and Ctrl-C stops all."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +19,32 @@ from tests.e2e.conftest import ACTIONS_PY
 from tools.harness import free_port, wait_until_up
 
 
-def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def national_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The index `make run` builds on a fresh clone: the default (national) catalogue."""
+    out = tmp_path_factory.mktemp("national-index")
+    env = {key: value for key, value in TEST_ENV.items() if key != "CATALOGUE"}
+    built = subprocess.run(
+        [str(ACTIONS_PY), "-m", "index", "--index", str(out), "build"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert "built 2849 procedures" in built.stdout
+    return out
+
+
+def ask(rasa: str, sender: str, message: str) -> str:
+    body = json.dumps({"sender": sender, "message": message}).encode()
+    request = urllib.request.Request(
+        f"{rasa}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # the first waits for the index
+        return "\n".join(m.get("text") or "" for m in json.loads(response.read()))
+
+
+def test_serve_starts_both_and_ctrl_c_stops_both(
+    trained_model: Path, national_index: Path, tmp_path: Path
+) -> None:
     rasa_port, action_port, portal_port = free_port(), free_port(), free_port()
     widget_port, console_port = free_port(), free_port()
     env = {
@@ -41,7 +68,9 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         "CONSOLE_PORT": str(console_port),
         "CONSOLE_DB": str(tmp_path / "console.db"),
         "RASA_API_TOKEN": "serve-test-token",
+        "INDEX_DIR": str(national_index),
     }
+    env.pop("CATALOGUE", None)  # the default, as on a fresh clone
     log = tmp_path / "serve.log"
     with open(log, "w") as out:
         serve = subprocess.Popen(
@@ -74,6 +103,11 @@ def test_serve_starts_both_and_ctrl_c_stops_both(trained_model: Path, tmp_path: 
         wait_until_up(f"http://127.0.0.1:{widget_port}/health", serve, timeout=5)
         assert f"Staff console:  http://localhost:{console_port}/" in printed
         wait_until_up(f"http://127.0.0.1:{console_port}/health", serve, timeout=5)
+        # Beyond the seed: the national catalogue answers, and says honestly what it lacks.
+        lost_land_title = ask(rasa, "serve-1", "làm lại sổ đỏ bị mất")
+        assert "1.012786" in lost_land_title, lost_land_title  # Cấp lại Giấy chứng nhận do bị mất
+        trademark = ask(rasa, "serve-2", "đăng ký nhãn hiệu")
+        assert "Khoa học và Công nghệ" in trademark and "chưa có" in trademark, trademark
     finally:
         with contextlib.suppress(ProcessLookupError):  # a group that is already gone
             os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group

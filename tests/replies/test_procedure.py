@@ -86,3 +86,12 @@ def test_names_read_naturally_after_thu_tuc() -> None:
         assert "thủ tục Thủ tục" not in text and "thủ tục thủ tục" not in text.lower()
         assert ".." not in text
         assert "- Cơ quan thực hiện: UBND cấp xã.\n" in text
+
+
+def test_an_overview_ends_with_the_catalogues_date_and_the_portal_link() -> None:
+    procedure = load_catalogue(MINI).by_code()["T.000003"]
+    dated = answers.answer(procedure, "overview", as_of="2026-07-20")
+    where = procedure.url or "dichvucong.gov.vn"
+    assert dated[-1].endswith(f"(Theo danh mục thủ tục cập nhật ngày 20/07/2026: {where})")
+    assert "cập nhật ngày" not in "\n".join(answers.answer(procedure, "overview"))  # none known
+    assert "cập nhật ngày" not in "\n".join(answers.answer(procedure, "fee", as_of="2026-07-20"))
