@@ -1,4 +1,4 @@
-"""Command line: python -m index build|search|eval|stats|bench|adapt|ship.
+"""Command line: python -m index build|search|eval|stats|bench|adapt|ship|changes.
 
 The catalogue is --catalogue, else $CATALOGUE, else the national catalogue the
 project ships (index/data/national/procedures.jsonl.xz: 2,849 procedures). The
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from index.bank import read_questions as read_bank
 from index.catalogue import DEFAULT_CATALOGUE, NATIONAL_CATALOGUE, Catalogue, load_catalogue, ship
+from index.changes import compare, summary, write_csv
 from index.embedders import Embedder, embedder_for
 from index.evaluate import bench, read_questions, run, update_seconds
 from index.search import Searcher
@@ -150,6 +151,18 @@ def eval_command(args: argparse.Namespace) -> None:
         print(json.dumps(overall) if mode == "hybrid" else f"{mode}: {json.dumps(overall)}")
 
 
+def changes_command(args: argparse.Namespace) -> None:
+    old, new = load_catalogue(args.old), load_catalogue(args.new)
+    changes = compare(old, new)
+    report = summary(changes)
+    print(f"{args.old} -> {args.new}: {report['new']} new, {report['amended']} amended, "
+          f"{report['abolished']} abolished", file=sys.stderr)  # fmt: skip
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    if args.csv:
+        with args.csv.open("w", encoding="utf-8", newline="") as handle:
+            write_csv(changes, handle)
+
+
 def ship_command(args: argparse.Namespace) -> None:
     try:
         manifest = ship(args.source, args.out, args.as_of, args.origin)
@@ -174,6 +187,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "bench": bench_command,
     "adapt": adapt_command,
     "ship": ship_command,
+    "changes": changes_command,
 }
 
 
@@ -211,6 +225,10 @@ def parser() -> argparse.ArgumentParser:
     bench_cmd.add_argument(
         "--update", type=int, default=50, help="time an update amending N procedures (0: skip)"
     )
+    changes_cmd = commands.add_parser("changes", help="new, amended and abolished procedures")
+    changes_cmd.add_argument("old", type=Path)
+    changes_cmd.add_argument("new", type=Path)
+    changes_cmd.add_argument("--csv", type=Path, help="also write one row per change here")
     ship_cmd = commands.add_parser("ship", help="pack a catalogue as the shipped default")
     ship_cmd.add_argument("source", type=Path, help="a valid JSONL catalogue")
     ship_cmd.add_argument("--as-of", required=True, help="the date its records were taken")
