@@ -102,15 +102,17 @@ def overview(procedure: Procedure, buttons: bool = True, as_of: str | None = Non
     if buttons:
         lines.append("Anh/chị bấm bên dưới để xem chi tiết từng mục ạ.")
     if as_of:
-        lines.append(freshness(procedure, as_of))
+        # The portal page once per message: the online line may have given it already.
+        shown = procedure.url is not None and any(procedure.url in line for line in lines)
+        lines.append(freshness(as_of, None if shown else procedure.url or "dichvucong.gov.vn"))
     return "\n".join(lines)
 
 
-def freshness(procedure: Procedure, as_of: str) -> str:
-    """"Theo danh mục thủ tục cập nhật ngày dd/mm/yyyy" and where to check it."""
+def freshness(as_of: str, where: str | None) -> str:
+    """"Theo danh mục thủ tục cập nhật ngày dd/mm/yyyy", and where to check it."""
     year, month, day = as_of.split("-")
-    where = procedure.url or "dichvucong.gov.vn"
-    return f"(Theo danh mục thủ tục cập nhật ngày {day}/{month}/{year}: {where})"
+    dated = f"Theo danh mục thủ tục cập nhật ngày {day}/{month}/{year}"
+    return f"({dated}: {where})" if where else f"({dated})"
 
 
 def documents(procedure: Procedure) -> str:

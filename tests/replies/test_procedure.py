@@ -95,3 +95,11 @@ def test_an_overview_ends_with_the_catalogues_date_and_the_portal_link() -> None
     assert dated[-1].endswith(f"(Theo danh mục thủ tục cập nhật ngày 20/07/2026: {where})")
     assert "cập nhật ngày" not in "\n".join(answers.answer(procedure, "overview"))  # none known
     assert "cập nhật ngày" not in "\n".join(answers.answer(procedure, "fee", as_of="2026-07-20"))
+    online = dataclasses.replace(
+        procedure,
+        url="https://dichvucong.gov.vn/thu-tuc-hanh-chinh/t3",
+        channels=(Channel("Trực tuyến", "5 ngày", "Không", None),),
+    )
+    text = "\n".join(answers.answer(online, "overview", as_of="2026-07-20"))
+    assert text.count(online.url) == 1  # the link once, in the online line
+    assert text.endswith("(Theo danh mục thủ tục cập nhật ngày 20/07/2026)")
